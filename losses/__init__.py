@@ -5,3 +5,40 @@ import os
 # tf.keras must be Keras 2 (tf_keras) everywhere: tensorflow_transform requires it, and the
 # flag is read when tf.keras is first touched, so setting it here covers every entry point.
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
+
+from losses.balancing import AlphaBalancing, LossWeightSchedule, UncertaintyWeighting  # noqa: E402
+from losses.correlation import (  # noqa: E402
+    ConcordanceCorrelation,
+    ConcordanceCorrelationLoss,
+    PearsonCorrelation,
+    PearsonCorrelationLoss,
+)
+from losses.divergence import IgnoredLabelKLDivergence  # noqa: E402
+from losses.mixture import GaussianMixtureCurveLoss  # noqa: E402
+from losses.ranking import BPMLLLoss  # noqa: E402
+from losses.registry import get  # noqa: E402
+from losses.sequence import (  # noqa: E402
+    MaskedCategoricalCrossentropy,
+    MaskedSparseCategoricalAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+)
+from losses.weighted import ClassWeightedCrossentropy, WeightedBinaryCrossentropy  # noqa: E402
+
+__all__ = [
+    "AlphaBalancing",
+    "BPMLLLoss",
+    "ClassWeightedCrossentropy",
+    "ConcordanceCorrelation",
+    "ConcordanceCorrelationLoss",
+    "GaussianMixtureCurveLoss",
+    "IgnoredLabelKLDivergence",
+    "LossWeightSchedule",
+    "MaskedCategoricalCrossentropy",
+    "MaskedSparseCategoricalAccuracy",
+    "MaskedSparseCategoricalCrossentropy",
+    "PearsonCorrelation",
+    "PearsonCorrelationLoss",
+    "UncertaintyWeighting",
+    "WeightedBinaryCrossentropy",
+    "get",
+]

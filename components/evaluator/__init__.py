@@ -1,0 +1,1 @@
+"""TFX Evaluator pieces: EvalConfig builders, the Keras model loader, TFMA custom metrics."""

@@ -1,0 +1,1 @@
+"""TFX Trainer pieces: run_fn, model builders, loss-from-config, distribution."""

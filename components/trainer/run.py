@@ -1,0 +1,76 @@
+"""The TFX generic Trainer's `run_fn`: custom_config → model, loss, training, export."""
+
+import json
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from components.trainer import tasks
+from components.trainer.callbacks import StopOnNonFiniteLoss
+from components.trainer.config import TrainerConfig
+from components.trainer.distribution import choose_strategy, global_batch_size
+from components.trainer.export import signatures
+
+LOSS_RECORD = "loss.json"
+
+
+def _dataset(fn_args, files, tft_output, batch_size, split, seed, shuffle):
+    dataset = fn_args.data_accessor.tf_dataset_factory(
+        files,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size, num_epochs=1, shuffle=shuffle, shuffle_seed=seed
+        ),
+        tft_output.transformed_metadata.schema,
+    )
+    return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    tf.keras.utils.set_random_seed(config.seed)
+    tft_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    strategy = choose_strategy(config.distribution)
+    batch_size = global_batch_size(config.batch_size, strategy)
+
+    with strategy.scope():
+        built = tasks.build(config.task, tft_output, config)
+        optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+        if built.uses_add_loss:
+            built.model.compile(optimizer=optimizer)
+        else:
+            built.model.compile(optimizer=optimizer, loss=built.loss, metrics=built.metrics)
+
+    def data(files, shuffle):
+        return _dataset(fn_args, files, tft_output, batch_size, built.split, config.seed, shuffle)
+
+    built.model.fit(
+        data(fn_args.train_files, shuffle=True),
+        validation_data=data(fn_args.eval_files, shuffle=False),
+        epochs=config.epochs,
+        verbose=2,
+        callbacks=[
+            StopOnNonFiniteLoss(),
+            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            *built.callbacks,
+        ],
+    )
+
+    export = built.export_model
+    if built.uses_add_loss:
+        # Compiled so the registered losses travel with the SavedModel and TFMA can report them.
+        export.compile(loss=built.loss, metrics=built.metrics)
+    export.save(
+        fn_args.serving_model_dir,
+        save_format="tf",
+        signatures=signatures(export, tft_output, built.raw_label_keys, export.input_names),
+    )
+    heads = built.loss if isinstance(built.loss, dict) else {"": built.loss}
+    record = {
+        "task": config.task,
+        "loss": {head: tf.keras.losses.serialize(loss) for head, loss in heads.items()},
+    }
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, LOSS_RECORD), "w") as f:
+        json.dump(record, f, default=str)

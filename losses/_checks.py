@@ -1,0 +1,132 @@
+"""Argument checks and dtype handling shared by the losskit losses, layers and metrics.
+
+Static checks raise ``ValueError`` at call or trace time from static shapes. Value checks are
+``tf.debugging.Assert`` ops: they raise ``tf.errors.InvalidArgumentError`` eagerly and inside
+``tf.function``, but XLA drops Assert ops, so under ``jit_compile=True`` they do not run.
+"""
+
+import math
+import numbers
+
+import tensorflow as tf
+
+# Keras's default backend epsilon, pinned so values never depend on tf.keras.backend state.
+EPSILON = 1e-7
+
+
+def compute_dtype(y_pred):
+    """The dtype a loss computes in: float64 stays float64, everything else is float32.
+
+    Half-precision inputs lose too much in reductions, so they are upcast; float64 is kept so
+    gradients can be checked against finite differences without float32 round-off.
+    """
+    return tf.float64 if y_pred.dtype == tf.float64 else tf.float32
+
+
+def keras_mask(y_pred):
+    """The mask a ``Masking``/``Embedding(mask_zero=True)`` layer left on ``y_pred``, or None."""
+    return getattr(y_pred, "_keras_mask", None)
+
+
+def shape_error(owner, message, **shapes):
+    """A ValueError that names the object, the argument at fault and the shapes involved."""
+    got = ", ".join(f"{arg} shape {tuple(shape)}" for arg, shape in shapes.items())
+    return ValueError(f"{owner}: {message}; got {got}.")
+
+
+def check_rank(owner, arg, tensor, ranks):
+    """Raises unless ``tensor``'s static rank (when known) is one of ``ranks``."""
+    if tensor.shape.rank is not None and tensor.shape.rank not in ranks:
+        expected = " or ".join(str(rank) for rank in ranks)
+        raise shape_error(owner, f"`{arg}` must have rank {expected}", **{arg: tensor.shape})
+
+
+def check_compatible(owner, message, **shapes):
+    """Raises unless all the given static shapes are compatible with one another."""
+    first, *rest = shapes.values()
+    for shape in rest:
+        if not tf.TensorShape(first).is_compatible_with(shape):
+            raise shape_error(owner, message, **shapes)
+
+
+def check_length(owner, arg, length, dim, what, **shapes):
+    """Raises when the static size ``dim`` is known and differs from ``length``."""
+    if dim is not None and dim != length:
+        raise shape_error(owner, f"`{arg}` has length {length} but {what} is {dim}", **shapes)
+
+
+def align_mask(owner, mask, like):
+    """A boolean Keras mask broadcast to ``like``'s shape (a trailing 1 is squeezed)."""
+    mask = tf.cast(mask, tf.bool)
+    if mask.shape.rank == like.shape.rank + 1 and mask.shape[-1] == 1:
+        mask = tf.squeeze(mask, -1)
+    check_compatible(
+        owner,
+        "the Keras mask on `y_pred` does not match the loss elements",
+        mask=mask.shape,
+        elements=like.shape,
+    )
+    return tf.broadcast_to(mask, tf.shape(like))
+
+
+def assert_class_ids(owner, labels, num_classes, real, arg="y_true"):
+    """``labels`` with an attached check that ids at ``real`` positions lie in [0, num_classes).
+
+    Positions that are not real (padding, masked) are not checked. The check is an Assert op:
+    it is skipped under XLA (``jit_compile=True``), where out-of-range ids give garbage.
+    """
+    bad = tf.logical_and(real, tf.logical_or(labels < 0, labels >= num_classes))
+    assertion = tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(bad)),
+        [
+            f"{owner}: `{arg}` holds class ids outside [0, num_classes) at real positions;"
+            " num_classes =",
+            num_classes,
+            f"`{arg}` shape =",
+            tf.shape(labels),
+            "offending ids =",
+            tf.reduce_sum(tf.cast(bad, tf.int32)),
+        ],
+    )
+    with tf.control_dependencies([assertion]):
+        return tf.identity(labels)
+
+
+def check_bool(owner, arg, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: `{arg}` must be True or False; got {value!r}.")
+    return value
+
+
+def check_int(owner, arg, value, minimum=None, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: `{arg}` must be an integer; got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: `{arg}` must be >= {minimum}; got {value}.")
+    return int(value)
+
+
+def check_floats(owner, arg, values, non_negative=False):
+    """A non-empty 1-D sequence of finite floats as a list (JSON-friendly for get_config)."""
+    try:
+        floats = [float(value) for value in values]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{owner}: `{arg}` must be a 1-D sequence of numbers; got {values!r}."
+        ) from None
+    if not floats:
+        raise ValueError(f"{owner}: `{arg}` must not be empty.")
+    if not all(math.isfinite(value) for value in floats):
+        raise ValueError(f"{owner}: `{arg}` must be finite; got {floats}.")
+    if non_negative and min(floats) < 0:
+        raise ValueError(f"{owner}: `{arg}` must be non-negative; got {floats}.")
+    return floats
+
+
+def check_weight(owner, arg, value):
+    """A non-negative finite scalar (as float) or 1-D sequence (as list of floats)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return check_floats(owner, arg, [value], non_negative=True)[0]
+    return check_floats(owner, arg, value, non_negative=True)

@@ -1,0 +1,195 @@
+"""Compile a task's pipeline for Kubeflow Pipelines 2: TFX's Kubeflow V2 runner builds the
+PipelineSpec; we write it as the YAML that `kfp.Client` and `kfp run create` accept, with a
+`platforms.kubernetes` document that puts the Trainer (alone) on the GPU node pool.
+
+TFX emits the accelerator request (ResourceSpec) but cannot emit node selectors or
+tolerations; those are the fields kfp-kubernetes writes (`nodeSelector.labels`,
+`tolerations`).
+"""
+
+import dataclasses
+import json
+import os
+import re
+
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner, pipeline_builder
+
+from pipelines import kubeflow_defaults as defaults
+from pipelines.pipeline import create_pipeline
+from pipelines.tasks import get as get_task
+
+TRAINER_NODE = "Trainer"
+# tf.keras must be Keras 2 inside every step, before Python starts (the executor imports
+# TensorFlow before any of our code runs); the image sets it too.
+EXECUTOR_COMMAND = [
+    "env",
+    "TF_USE_LEGACY_KERAS=1",
+    "python",
+    "-m",
+    "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor",
+]
+# The image ships every task's embedded data here (deploy/Dockerfile writes it at build time).
+IMAGE_DATA_ROOT = "/opt/losskit/data"
+_GPU = re.compile(r"^(?P<type>[a-z0-9][a-z0-9.\-]*):(?P<count>[1-9][0-9]*)$")
+_LABEL = re.compile(r"^(?P<key>[A-Za-z0-9./\-_]+)=(?P<value>[A-Za-z0-9.\-_]*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuRequest:
+    type: str  # the GPU model, matched through GKE's accelerator node label
+    count: int
+
+
+def parse_gpu(text: str) -> GpuRequest:
+    match = _GPU.match(text or "")
+    if not match:
+        raise ValueError(f"--gpu must be TYPE:COUNT such as nvidia-tesla-t4:1; got {text!r}")
+    return GpuRequest(match["type"], int(match["count"]))
+
+
+def parse_node_pool(text: str) -> tuple[str, str]:
+    match = _LABEL.match(text or "")
+    if not match:
+        raise ValueError(
+            f"--node-pool must be LABEL=VALUE such as losskit.dev/node-pool=gpu; got {text!r}"
+        )
+    return match["key"], match["value"]
+
+
+def trainer_resources(gpu: GpuRequest | None):
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    if gpu:
+        # Open-source KFP reads the accelerator type as the Kubernetes resource name.
+        spec.accelerator.type = defaults.GPU_RESOURCE
+        spec.accelerator.count = gpu.count
+    return spec
+
+
+def platform_document(executor: str, gpu: GpuRequest | None, node_pool: tuple[str, str]):
+    labels = {node_pool[0]: node_pool[1]}
+    if gpu:
+        labels[defaults.GKE_ACCELERATOR_LABEL] = gpu.type
+    config = {
+        "nodeSelector": {"labels": labels},
+        "tolerations": [
+            {
+                "key": defaults.GPU_TAINT_KEY,
+                "operator": "Equal",
+                "value": defaults.GPU_TAINT_VALUE,
+                "effect": defaults.GPU_TAINT_EFFECT,
+            }
+        ],
+    }
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {executor: config}}}}}
+
+
+def compile_task(
+    task_name: str,
+    output: str,
+    *,
+    pipeline_root: str,
+    image: str = defaults.DEFAULT_IMAGE,
+    gpu_image: str = defaults.DEFAULT_GPU_IMAGE,
+    gpu: GpuRequest | None = GpuRequest(defaults.DEFAULT_GPU_TYPE, defaults.DEFAULT_GPU_COUNT),
+    node_pool: tuple[str, str] = (defaults.NODE_POOL_LABEL_KEY, defaults.NODE_POOL_LABEL_VALUE),
+    data: str | None = None,
+    beam_args=(),
+    **trainer_overrides,
+) -> str:
+    """Writes `output` (.yaml): the PipelineSpec, then the platform document.
+
+    `pipeline_root` must be a location every step reads and writes through tf.io.gfile
+    (gs://, s3://, or a mounted volume path); KFP's minio:// default is not one. With a GPU
+    request the Trainer runs `gpu_image` (the CUDA variant) and every other step `image`.
+    """
+    if not output.endswith((".yaml", ".yml")):
+        raise ValueError(f"-o {output}: KFP 2 takes .yaml/.yml pipeline files")
+    task = get_task(task_name)
+    data_root = os.path.dirname(data) if data else f"{IMAGE_DATA_ROOT}/{task.dataset}"
+    pattern = (
+        os.path.basename(data)
+        if data
+        else ("data.csv" if task.data_format == "csv" else "data.tfrecord")
+    )
+    fmt = task.data_format if not data else ("csv" if data.endswith(".csv") else "tfrecord")
+    pipeline = create_pipeline(
+        pipeline_name=f"losskit-{task.name}",
+        pipeline_root=pipeline_root,
+        data_root=data_root,
+        data_pattern=pattern,
+        data_format=fmt,
+        task=task.name,
+        transform_config=task.transform_config,
+        trainer_config=task.trainer_custom_config(**trainer_overrides),
+        eval_config=task.eval_config(),
+        serving_model_dir=f"{pipeline_root}/serving/{task.name}",
+        beam_pipeline_args=list(beam_args),
+        trainer_platform_config=trainer_resources(gpu),
+    )
+    images = {pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
+    if gpu:
+        images[TRAINER_NODE] = gpu_image
+    runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+            default_image=images, default_commands=EXECUTOR_COMMAND
+        )
+    )
+    job = runner.run(pipeline, write_out=False)
+    spec = job["pipelineSpec"]
+    component = spec["root"]["dag"]["tasks"][TRAINER_NODE]["componentRef"]["name"]
+    executor = spec["components"][component]["executorLabel"]
+    documents = [spec, platform_document(executor, gpu, node_pool)]
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w") as f:
+        f.write(f"# losskit {task.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n")
+        yaml.safe_dump_all(documents, f, sort_keys=True)
+    validate(output)
+    return output
+
+
+def load(path: str):
+    """(PipelineSpec, PlatformSpec | None) parsed with kfp's own protos."""
+    with open(path) as f:
+        documents = [d for d in yaml.safe_load_all(f) if d]
+    if not documents:
+        raise ValueError(f"{path}: empty pipeline file")
+    spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
+    platform = None
+    if len(documents) > 1:
+        platform = json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
+    return spec, platform
+
+
+def validate(path: str) -> None:
+    """Parses the file with kfp's protos and checks each Kubernetes executor config: the node
+    selector against kfp-kubernetes' KubernetesExecutorConfig proto, tolerations against the
+    Kubernetes core/v1 Toleration schema (kfp-kubernetes 1.0, the last release that installs
+    beside kfp 2.5, predates tolerations in its proto)."""
+    import jsonschema
+    import kubernetes_validate
+    from kfp.kubernetes import kubernetes_executor_config_pb2
+
+    spec, platform = load(path)
+    if not spec.root.dag.tasks:
+        raise ValueError(f"{path}: the PipelineSpec has no tasks")
+    if platform is None:
+        return
+    schema_dir = os.path.join(
+        os.path.dirname(kubernetes_validate.__file__),
+        "kubernetes-json-schema",
+        "v1.29.0-local-strict",
+    )
+    with open(os.path.join(schema_dir, "toleration-v1.json")) as f:
+        toleration_schema = json.load(f)
+    executors = spec.deployment_spec["executors"]
+    for single in platform.platforms.values():
+        for name, config in single.deployment_spec.executors.items():
+            if name not in executors:
+                raise ValueError(f"{path}: platform spec names unknown executor {name!r}")
+            config = json_format.MessageToDict(config)
+            for toleration in config.pop("tolerations", []):
+                jsonschema.validate(toleration, toleration_schema)
+            json_format.ParseDict(config, kubernetes_executor_config_pb2.KubernetesExecutorConfig())

@@ -1,0 +1,103 @@
+"""The one pipeline definition every task shares. It only wires components; what differs
+per task arrives as configuration (see `pipelines.tasks`)."""
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2
+
+from components.evaluator.model_loader import MODULE_PATH as EVAL_MODULE_PATH
+from components.transform import make_transform
+
+RUN_FN = "components.trainer.run.run_fn"
+
+
+def create_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_root: str,
+    data_pattern: str,
+    data_format: str,
+    task: str,
+    transform_config: dict,
+    trainer_config: dict,
+    eval_config,
+    serving_model_dir: str,
+    metadata_connection_config=None,
+    beam_pipeline_args=(),
+    trainer_platform_config=None,
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → Transform → Trainer →
+    (latest blessed model) → Evaluator → Pusher.
+
+    The same object runs on BeamDagRunner / LocalDagRunner and compiles for Kubeflow.
+    `trainer_platform_config` (a Kubeflow ResourceSpec) asks for the Trainer's GPUs.
+    """
+    input_config = example_gen_pb2.Input(
+        splits=[example_gen_pb2.Input.Split(name="single_split", pattern=data_pattern)]
+    )
+    if data_format == "csv":
+        example_gen = tfx.components.CsvExampleGen(input_base=data_root, input_config=input_config)
+    else:
+        example_gen = tfx.components.ImportExampleGen(
+            input_base=data_root, input_config=input_config
+        )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = make_transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        task=task,
+        custom_config=transform_config,
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=transform.outputs["post_transform_schema"],
+        custom_config=trainer_config,
+    )
+    if trainer_platform_config is not None:
+        trainer.with_platform_config(trainer_platform_config)
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config,
+        module_path=EVAL_MODULE_PATH,
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            trainer,
+            model_resolver,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )

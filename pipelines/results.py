@@ -1,0 +1,111 @@
+"""Read a finished run back through ML Metadata: the latest artifacts of a pipeline, the TFMA
+metrics per slice, the blessing. Shared by `losskit report` and the tests."""
+
+import dataclasses
+import os
+
+import tensorflow_model_analysis as tfma
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+
+class NoEvaluation(LookupError):
+    """The root holds no finished Evaluator output."""
+
+
+def _store(metadata_path: str) -> metadata_store.MetadataStore:
+    if not os.path.exists(metadata_path):
+        raise FileNotFoundError(
+            f"{metadata_path}: no ML Metadata database (run `losskit run` first)"
+        )
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(config)
+
+
+def pipeline_names(metadata_path: str) -> list[str]:
+    return sorted(c.name for c in _store(metadata_path).get_contexts_by_type("pipeline"))
+
+
+def latest_artifacts(metadata_path: str, pipeline_name: str) -> dict:
+    """{artifact type name: newest LIVE artifact} of `pipeline_name`."""
+    store = _store(metadata_path)
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if context is None:
+        raise LookupError(f"no pipeline {pipeline_name!r} in {metadata_path}")
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    newest = {}
+    for artifact in store.get_artifacts_by_context(context.id):
+        if artifact.state != metadata_store_pb2.Artifact.LIVE:
+            continue
+        name = types[artifact.type_id]
+        if name not in newest or artifact.id > newest[name].id:
+            newest[name] = artifact
+    return newest
+
+
+def executions(metadata_path: str, pipeline_name: str) -> list:
+    """(component id, state, seconds) of every execution of the pipeline, oldest first."""
+    store = _store(metadata_path)
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    types = {t.id: t.name for t in store.get_execution_types()}
+    rows = []
+    for execution in sorted(store.get_executions_by_context(context.id), key=lambda e: e.id):
+        seconds = (
+            execution.last_update_time_since_epoch - execution.create_time_since_epoch
+        ) / 1000
+        state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+        rows.append((types[execution.type_id].split(".")[-1], state, seconds))
+    return rows
+
+
+@dataclasses.dataclass
+class Evaluation:
+    uri: str
+    blessed: bool
+    validation_ok: bool
+    metrics: dict  # {slice name: {metric key: value}}
+
+    def overall(self) -> dict:
+        return self.metrics.get("Overall", {})
+
+
+def _slice_name(slice_key) -> str:
+    if not slice_key:
+        return "Overall"
+    return ", ".join(f"{k}={v}" for k, v in slice_key)
+
+
+def _flatten(per_output: dict) -> dict:
+    """TFMA nests {output: {sub_key: {metric: value}}}; keys become `metric`,
+    `metric/classId:1`, `head/metric`…"""
+    flat = {}
+    for output, by_sub_key in per_output.items():
+        for sub_key, by_metric in by_sub_key.items():
+            for metric, value in by_metric.items():
+                if "doubleValue" not in value:
+                    continue
+                if "\n_" in metric:  # aggregated: "macro_average: true\n_auc" → "auc/macro"
+                    aggregation, metric = metric.split("\n_", 1)
+                    metric = f"{metric}/{aggregation.split('_')[0]}"
+                key = metric if not sub_key else f"{metric}/{sub_key}"
+                flat[f"{output}/{key}" if output else key] = value["doubleValue"]
+    return flat
+
+
+def evaluation(metadata_path: str, pipeline_name: str) -> Evaluation:
+    artifacts = latest_artifacts(metadata_path, pipeline_name)
+    if "ModelEvaluation" not in artifacts:
+        raise NoEvaluation(f"{pipeline_name}: no Evaluator output under {metadata_path}")
+    uri = artifacts["ModelEvaluation"].uri
+    # With a baseline, TFMA keys the candidate's metrics by model name; without one, the
+    # Evaluator drops the baseline spec and the single model's name is empty.
+    result = tfma.load_eval_result(uri, model_name="candidate")
+    if not result.slicing_metrics:
+        result = tfma.load_eval_result(uri)
+    metrics = {_slice_name(key): _flatten(value) for key, value in result.slicing_metrics}
+    validation = tfma.load_validation_result(uri)
+    blessing = artifacts.get("ModelBlessing")
+    blessed = bool(blessing and blessing.custom_properties["blessed"].int_value == 1)
+    return Evaluation(uri, blessed, bool(validation.validation_ok), metrics)

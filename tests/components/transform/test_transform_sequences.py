@@ -1,0 +1,165 @@
+"""Padding through tf.Transform (fixed and analysed T), and the tagging / correlation tasks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.transform import (
+    PAD_ID,
+    TAG_PAD_ID,
+    analyze_max_length,
+    as_ragged,
+    correlation_preprocessing_fn,
+    pad,
+    read_tagging_vocab_size,
+    tagging_preprocessing_fn,
+)
+from components.transform.tasks import CORRELATION_INPUTS, TOKEN_VOCAB
+
+# Lengths 0..10: the median is 2, the maximum 10.
+LENGTHS = [0, 1, 2, 2, 2, 2, 2, 2, 3, 5, 8, 10]
+
+
+def sequences(rng, high=50):
+    return [rng.integers(0, high, n).tolist() for n in LENGTHS]
+
+
+def numpy_pad(rows, max_length, pad_value, truncate):
+    """Reference: (values, mask, length) of `pad`."""
+    values = np.full((len(rows), max_length), pad_value)
+    mask = np.zeros((len(rows), max_length), np.float32)
+    for i, row in enumerate(rows):
+        kept = row[:max_length] if truncate == "post" else row[max(len(row) - max_length, 0) :]
+        values[i, : len(kept)] = kept
+        mask[i, : len(kept)] = 1.0
+    return values, mask, np.array([len(row) for row in rows])
+
+
+@pytest.mark.parametrize("truncate", ["post", "pre"])
+@pytest.mark.parametrize("max_length", [1, 3, 12])
+def test_pad_matches_numpy_for_every_input_form(rng, truncate, max_length):
+    rows = sequences(rng)
+    ragged = tf.ragged.constant(rows, dtype=tf.int64)
+    expected = numpy_pad(rows, max_length, -1, truncate)
+    for x in (ragged, ragged.to_sparse()):
+        padded = pad(as_ragged(x, "seq"), max_length, pad_value=-1, truncate=truncate)
+        for got, want in zip(padded, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+        assert padded.values.shape == (len(rows), max_length)
+
+
+def test_dense_inputs_are_sequences_of_their_width():
+    one = pad(as_ragged(tf.constant([4, 5]), "seq"), 2, pad_value=0)
+    np.testing.assert_array_equal(one.values, [[4, 0], [5, 0]])
+    np.testing.assert_array_equal(one.length, [1, 1])
+    wide = pad(as_ragged(tf.constant([[1, 2, 3], [4, 5, 6]]), "seq"), 2, pad_value=0)
+    np.testing.assert_array_equal(wide.values, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(wide.length, [3, 3])
+
+
+def test_unknown_truncate_end_is_a_clear_error():
+    with pytest.raises(ValueError, match="truncate must be one of"):
+        pad(tf.ragged.constant([[1]]), 2, pad_value=0, truncate="middle")
+
+
+def check_padded(run, prefix, rows, max_length, pad_value, truncate):
+    values, mask, length = numpy_pad(rows, max_length, pad_value, truncate)
+    np.testing.assert_array_equal(run.column(f"{prefix}_values"), values)
+    np.testing.assert_array_equal(run.column(f"{prefix}_mask"), mask)
+    np.testing.assert_array_equal(run.column(f"{prefix}_length"), length)
+    # An analysed T is static by the final trace, so the Trainer reads FixedLen [T].
+    assert run.output_spec()[f"{prefix}_values"] == tf.io.FixedLenFeature([max_length], tf.int64)
+
+
+def padding_fn(inputs):
+    rows = as_ragged(inputs["seq"], "seq")
+    lengths = rows.row_lengths()
+    max_lengths = {
+        "fixed": 3,
+        "max": analyze_max_length(lengths, name="max"),
+        "median": analyze_max_length(lengths, quantile=0.5, name="median"),
+        "capped": analyze_max_length(lengths, cap=4, name="capped"),
+    }
+    outputs = {}
+    for name, max_length in max_lengths.items():
+        for truncate in ("post", "pre"):
+            padded = pad(rows, max_length, pad_value=-7, truncate=truncate)
+            outputs[f"{name}_{truncate}_values"] = padded.values
+            outputs[f"{name}_{truncate}_mask"] = padded.mask
+            outputs[f"{name}_{truncate}_length"] = padded.length
+    return outputs
+
+
+def test_pad_fixed_and_analysed_lengths(run_transform, rng):
+    rows = sequences(rng)
+    run = run_transform(
+        padding_fn, [{"seq": row} for row in rows], {"seq": tf.io.VarLenFeature(tf.int64)}
+    )
+    for name, max_length in {"fixed": 3, "max": 10, "median": 2, "capped": 4}.items():
+        for truncate in ("post", "pre"):
+            check_padded(run, f"{name}_{truncate}", rows, max_length, -7, truncate)
+    run.assert_serving_matches()
+
+
+def test_tagging_quantile_length_and_pre_truncation(run_transform, rng):
+    tokens = sequences(rng, high=8)
+    tags = sequences(rng, high=3)
+    config = {"max_length_quantile": 0.5, "truncate": "pre"}
+    run = run_transform(
+        lambda inputs: tagging_preprocessing_fn(inputs, config),
+        [{"tokens": t, "tags": s} for t, s in zip(tokens, tags, strict=True)],
+        {"tokens": tf.io.VarLenFeature(tf.int64), "tags": tf.io.VarLenFeature(tf.int64)},
+        ragged=("tokens", "tags"),
+    )
+
+    assert run.output_spec() == {
+        "token_ids": tf.io.FixedLenFeature([2], tf.int64),
+        "tag_ids": tf.io.FixedLenFeature([2], tf.int64),
+        "mask": tf.io.FixedLenFeature([2], tf.float32),
+        "length": tf.io.FixedLenFeature([], tf.int64),
+    }
+    vocabulary = [int(token) for token in run.output.vocabulary_by_name(TOKEN_VOCAB)]
+    assert sorted(vocabulary) == sorted({t for row in tokens for t in row})
+    token_id = {token: index + 1 for index, token in enumerate(vocabulary)}  # 0 = padding
+    ids = [[token_id[t] for t in row] for row in tokens]
+    values, mask, length = numpy_pad(ids, 2, PAD_ID, "pre")
+    np.testing.assert_array_equal(run.column("token_ids"), values)
+    np.testing.assert_array_equal(run.column("mask"), mask)
+    np.testing.assert_array_equal(run.column("length"), length)
+    np.testing.assert_array_equal(run.column("tag_ids"), numpy_pad(tags, 2, TAG_PAD_ID, "pre")[0])
+    assert read_tagging_vocab_size(run.output) == len(vocabulary) + 2  # padding and OOV
+
+    run.assert_serving_matches()
+
+
+def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transform, rng):
+    channels = {
+        name: [rng.normal(3.0, 2.0, n).tolist() for n in LENGTHS] for name in CORRELATION_INPUTS
+    }
+    targets = [rng.normal(size=n).tolist() for n in LENGTHS]
+    rows = [
+        {"y": targets[i], **{name: channels[name][i] for name in CORRELATION_INPUTS}}
+        for i in range(len(LENGTHS))
+    ]
+    spec = {name: tf.io.VarLenFeature(tf.float32) for name in (*CORRELATION_INPUTS, "y")}
+    run = run_transform(
+        lambda inputs: correlation_preprocessing_fn(inputs, {"max_length": 4}), rows, spec
+    )
+
+    assert run.output_spec() == {
+        "x": tf.io.FixedLenFeature([4, 5], tf.float32),
+        "y": tf.io.FixedLenFeature([4], tf.float32),
+        "mask": tf.io.FixedLenFeature([4], tf.float32),
+        "length": tf.io.FixedLenFeature([], tf.int64),
+    }
+    x = run.column("x")
+    for channel, name in enumerate(CORRELATION_INPUTS):
+        steps = np.concatenate(channels[name])
+        scaled = [((np.array(row) - steps.mean()) / steps.std()).tolist() for row in channels[name]]
+        np.testing.assert_allclose(x[..., channel], numpy_pad(scaled, 4, 0.0, "post")[0], atol=1e-5)
+    values, mask, length = numpy_pad(targets, 4, -9999.0, "post")
+    np.testing.assert_allclose(run.column("y"), values, rtol=1e-6)
+    np.testing.assert_array_equal(run.column("mask"), mask)
+    np.testing.assert_array_equal(run.column("length"), length)
+
+    run.assert_serving_matches()

@@ -1,0 +1,155 @@
+"""The Kubeflow path as far as this machine goes: compile with TFX's V2 runner, parse with
+kfp's protos, check the GPU request and placement, and the file kfp.Client would send."""
+
+import os
+
+import pytest
+import yaml
+from google.protobuf import json_format
+
+from pipelines import kubeflow
+from pipelines import kubeflow_defaults as defaults
+from pipelines.tasks import TASKS
+
+ROOT = "gs://bucket/root"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kfp") / "penguins.yaml"
+    kubeflow.compile_task(
+        "penguins",
+        str(out),
+        image="registry.example/tfx-losskit:test",
+        gpu_image="registry.example/tfx-losskit:test-gpu",
+        gpu=kubeflow.GpuRequest("nvidia-l4", 2),
+        node_pool=("losskit.dev/node-pool", "gpu-l4"),
+        pipeline_root=ROOT,
+    )
+    return str(out)
+
+
+def _executors(spec):
+    return json_format.MessageToDict(spec.deployment_spec)["executors"]
+
+
+def _platform_executors(platform):
+    return {
+        name: json_format.MessageToDict(config)
+        for name, config in platform.platforms["kubernetes"].deployment_spec.executors.items()
+    }
+
+
+def _trainer_executor(spec):
+    component = spec.root.dag.tasks[kubeflow.TRAINER_NODE].component_ref.name
+    return spec.components[component].executor_label
+
+
+def test_compiled_file_is_two_yaml_documents_kfp_parses(compiled):
+    with open(compiled) as f:
+        documents = list(yaml.safe_load_all(f))
+    assert len(documents) == 2
+    spec, platform = kubeflow.load(compiled)
+    assert set(spec.root.dag.tasks) >= {
+        "CsvExampleGen",
+        "StatisticsGen",
+        "SchemaGen",
+        "ExampleValidator",
+        "Transform",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
+    }
+    assert spec.pipeline_info.name == "losskit-penguins"
+    assert platform is not None
+
+
+def test_gpu_is_requested_by_the_trainer_alone(compiled):
+    spec, _ = kubeflow.load(compiled)
+    trainer = _trainer_executor(spec)
+    for name, executor in _executors(spec).items():
+        if "container" not in executor:
+            continue
+        accelerator = executor["container"].get("resources", {}).get("accelerator")
+        if name == trainer:
+            assert accelerator["type"] == defaults.GPU_RESOURCE
+            assert int(accelerator["count"]) == 2
+        else:
+            assert not accelerator, f"{name} requests a GPU"
+
+
+def test_trainer_lands_on_the_gpu_pool_and_tolerates_its_taint(compiled):
+    spec, platform = kubeflow.load(compiled)
+    executors = _platform_executors(platform)
+    trainer = _trainer_executor(spec)
+    assert set(executors) == {trainer}
+    config = executors[trainer]
+    assert config["nodeSelector"]["labels"] == {
+        "losskit.dev/node-pool": "gpu-l4",
+        defaults.GKE_ACCELERATOR_LABEL: "nvidia-l4",
+    }
+    [toleration] = config["tolerations"]
+    assert toleration == {
+        "key": defaults.GPU_TAINT_KEY,
+        "operator": "Equal",
+        "value": defaults.GPU_TAINT_VALUE,
+        "effect": defaults.GPU_TAINT_EFFECT,
+    }
+
+
+def test_every_step_runs_the_image_with_legacy_keras(compiled):
+    spec, _ = kubeflow.load(compiled)
+    trainer = _trainer_executor(spec)
+    for name, executor in _executors(spec).items():
+        if "container" not in executor:
+            continue
+        container = executor["container"]
+        expected = "registry.example/tfx-losskit:test" + ("-gpu" if name == trainer else "")
+        assert container["image"] == expected, name
+        assert list(container["command"])[:2] == ["env", "TF_USE_LEGACY_KERAS=1"], name
+
+
+def test_no_gpu_leaves_every_step_on_cpu(tmp_path):
+    out = kubeflow.compile_task(
+        "penguins", str(tmp_path / "cpu.yaml"), pipeline_root=ROOT, gpu=None
+    )
+    spec, platform = kubeflow.load(out)
+    for executor in _executors(spec).values():
+        if "container" in executor:
+            assert "accelerator" not in executor["container"].get("resources", {})
+    # The node selector still pins the Trainer to the pool the user named.
+    assert platform is not None
+
+
+@pytest.mark.parametrize("text", ["t4", "nvidia-tesla-t4:0", "nvidia-tesla-t4:x", ":1", ""])
+def test_bad_gpu_flag_is_named(text):
+    with pytest.raises(ValueError, match="--gpu must be TYPE:COUNT"):
+        kubeflow.parse_gpu(text)
+
+
+@pytest.mark.parametrize("text", ["gpu", "=gpu", "a b=c"])
+def test_bad_node_pool_flag_is_named(text):
+    with pytest.raises(ValueError, match="--node-pool must be LABEL=VALUE"):
+        kubeflow.parse_node_pool(text)
+
+
+def test_json_output_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="yaml"):
+        kubeflow.compile_task("penguins", str(tmp_path / "p.json"), pipeline_root=ROOT)
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_every_task_compiles(task, tmp_path):
+    out = kubeflow.compile_task(task, str(tmp_path / f"{task}.yaml"), pipeline_root=ROOT)
+    assert os.path.getsize(out) > 0
+
+
+def test_trainer_placement_matches_the_node_pool_deploy_creates(tmp_path):
+    from deploy.render import node_pool_spec, selects, tolerates_all
+
+    out = kubeflow.compile_task("penguins", str(tmp_path / "p.yaml"), pipeline_root=ROOT)
+    spec, platform = kubeflow.load(out)
+    config = _platform_executors(platform)[_trainer_executor(spec)]
+    pool = node_pool_spec()
+    assert selects(config["nodeSelector"]["labels"], pool["labels"])
+    assert tolerates_all(config["tolerations"], pool["taints"])
