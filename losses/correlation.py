@@ -8,7 +8,9 @@ step weight (1 for every real step unless a (B, T) ``sample_weight`` says otherw
 
 ``sample_weight`` is read by rank. One with the rank of the step dims, (B, T) (what Keras passes
 when a ``Masking`` layer is upstream), gives step weights and every sequence weight 1; a scalar,
-(B,) or (B, 1) one (static last dim 1) weights whole sequences, Keras-style.
+(B,) or (B, 1) one (static last dim 1) weights whole sequences, Keras-style. Keras multiplies a
+(B,) ``fit`` weight into the (B, T) mask before the loss sees it, so with a ``Masking`` layer
+upstream per-sequence weights do not survive (weighted moments ignore a common factor).
 """
 
 import math
@@ -68,6 +70,13 @@ def _sequences(owner, y_true, y_pred, sample_weight, mask_value):
     if rank == 0:
         return y_true, y_pred, steps, tf.fill(tf.shape(y_true)[:1], weight)
     if rank == 1 or (rank == 2 and weight.shape[-1] == 1):
+        if not weight.shape[:1].is_compatible_with(y_true.shape[:1]):
+            raise shape_error(
+                owner,
+                "a per-sequence `sample_weight` needs one weight per sequence",
+                sample_weight=weight.shape,
+                y_true=y_true.shape,
+            )
         return y_true, y_pred, steps, tf.reshape(weight, [-1])
     if rank == 3 and weight.shape[-1] == 1:
         weight = tf.squeeze(weight, -1)
@@ -101,8 +110,11 @@ def _shifted(x, real):
 
 
 def _safe(scale):
-    """A scale-invariant quantity is computed on x / scale (held constant for gradients) so that
-    squares neither overflow nor underflow; 0 (all zeros) divides by 1."""
+    """``scale`` held constant for gradients, 0 (an all-zero sequence) replaced by 1.
+
+    The coefficients do not change when the series are divided by it, and dividing keeps the
+    squares in the moments from overflowing or underflowing for very large or small values.
+    """
     scale = tf.stop_gradient(scale)
     return tf.where(scale > 0, scale, tf.ones_like(scale))
 
@@ -262,7 +274,6 @@ class _CorrelationMetric(tf.keras.metrics.Metric):
         if seq_weight is None:
             seq_weight = tf.ones_like(value)
         seq_weight = tf.where(defined, seq_weight, tf.zeros_like(seq_weight))
-        value = tf.where(defined, value, tf.zeros_like(value))
         self.total.assign_add(tf.cast(tf.reduce_sum(seq_weight * value), self.dtype))
         self.count.assign_add(tf.cast(tf.reduce_sum(seq_weight), self.dtype))
 

@@ -64,22 +64,31 @@ def tasks():
 def run(task, data, root, epochs, loss_spec, orchestrator, beam_args):
     """Run TASK's pipeline here; arguments after `--` go to Beam unchanged."""
     from pipelines import local
-    from pipelines.progress import component_progress
 
     loss = _loss_option(loss_spec)
     _check_writable(root)
-    with component_progress():
-        layout = local.run(
-            task,
-            root,
-            data=data,
-            orchestrator=orchestrator,
-            beam_args=list(beam_args) or None,
-            epochs=epochs,
-            loss=loss,
-        )
+    _quiet_libraries()
+    layout = local.run(
+        task,
+        root,
+        data=data,
+        orchestrator=orchestrator,
+        beam_args=list(beam_args) or None,
+        progress=True,
+        epochs=epochs,
+        loss=loss,
+    )
     click.echo(f"pipeline root: {layout.pipeline_root}")
     click.echo(f"metadata:      {layout.metadata_path}")
+
+
+def _quiet_libraries():
+    """TFX, Beam and TensorFlow log at INFO; the progress lines replace that. Warnings and
+    errors still show."""
+    import logging
+
+    for name in ("absl", "apache_beam", "tensorflow", ""):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _check_writable(root):

@@ -1,14 +1,16 @@
 """Run a task's pipeline here: TFX's BeamDagRunner (default) or LocalDagRunner, one MLMD
 sqlite per root, embedded data written under the root unless the user brings `--data`."""
 
+import contextlib
 import dataclasses
 import os
 
 from tfx import v1 as tfx
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-from pipelines import datasets
+from pipelines import contracts, datasets
 from pipelines.pipeline import create_pipeline
+from pipelines.progress import component_progress
 from pipelines.tasks import get as get_task
 
 ORCHESTRATORS = ("beam", "local")
@@ -57,6 +59,9 @@ def resolve_data(task, layout: RunLayout, data: str | None):
     if os.path.isdir(data):
         raise ValueError(f"--data {data}: pass the data file itself (.csv or .tfrecord)")
     fmt = "csv" if data.endswith(".csv") else "tfrecord"
+    if fmt != task.data_format:
+        raise ValueError(f"--data {data}: task {task.name} takes a .{task.data_format} file")
+    contracts.check(task.dataset, data)
     return os.path.dirname(data), os.path.basename(data), fmt
 
 
@@ -84,10 +89,17 @@ def build(task_name, root, *, data=None, beam_args=None, **trainer_overrides):
     return pipeline, layout
 
 
-def run(task_name, root, *, orchestrator="beam", **kwargs) -> RunLayout:
+def run(task_name, root, *, orchestrator="beam", progress=False, **kwargs) -> RunLayout:
+    """Builds and runs the task's pipeline; `progress` prints a line per component."""
     if orchestrator not in ORCHESTRATORS:
         raise ValueError(f"orchestrator must be one of {', '.join(ORCHESTRATORS)}")
     pipeline, layout = build(task_name, root, **kwargs)
     runner = BeamDagRunner() if orchestrator == "beam" else tfx.orchestration.LocalDagRunner()
-    runner.run(pipeline)
+    watch = (
+        component_progress(layout.metadata_path, layout.pipeline_name)
+        if progress
+        else contextlib.nullcontext()
+    )
+    with watch:
+        runner.run(pipeline)
     return layout

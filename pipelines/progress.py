@@ -1,49 +1,65 @@
-"""One line per component as the local runners start and finish it, with wall time."""
+"""One line per component as a local run starts and finishes it, read from ML Metadata.
+
+Watching MLMD rather than the runners' logs works the same for BeamDagRunner and
+LocalDagRunner, and does not depend on which library last changed a logger's level.
+"""
 
 import contextlib
-import logging
-import re
+import os
 import sys
-import time
+import threading
 
-# BeamDagRunner and LocalDagRunner both log these through absl.
-_RUNNING = re.compile(r"(?:Component|node) (\S+) is running")
-_FINISHED = re.compile(r"(?:Component|node) (\S+) is finished")
+from pipelines import results
+
+_DONE = {"COMPLETE": "✓", "CACHED": "✓ cached", "FAILED": "✗ failed", "CANCELED": "✗ canceled"}
 
 
-class _ProgressHandler(logging.Handler):
-    def __init__(self, stream):
-        super().__init__(logging.INFO)
+class _Watcher:
+    def __init__(self, metadata_path, pipeline_name, stream):
+        self._args = (metadata_path, pipeline_name)
         self._stream = stream
-        self._started = {}
+        self._known_ids = set(self._rows_by_id()) if os.path.exists(metadata_path) else set()
+        self._announced = {}
 
-    def emit(self, record):
-        message = record.getMessage()
-        if match := _RUNNING.search(message):
-            self._started[match[1]] = time.monotonic()
-            print(f"[losskit] ▶ {match[1]}", file=self._stream, flush=True)
-        elif match := _FINISHED.search(message):
-            seconds = time.monotonic() - self._started.get(match[1], time.monotonic())
-            print(f"[losskit] ✓ {match[1]} ({seconds:.0f} s)", file=self._stream, flush=True)
+    def _rows_by_id(self):
+        return {row.id: row for row in results.executions(*self._args)}
+
+    def poll(self):
+        if not os.path.exists(self._args[0]):
+            return
+        try:
+            rows = self._rows_by_id()
+        except Exception:  # noqa: BLE001  the runner may hold the sqlite lock; try next tick
+            return
+        for row_id, row in sorted(rows.items()):
+            if row_id in self._known_ids:
+                continue
+            last = self._announced.get(row_id)
+            if last is None:
+                self._print(f"▶ {row.component}")
+            if row.state in _DONE and last not in _DONE:
+                self._print(f"{_DONE[row.state]} {row.component} ({row.seconds:.0f} s)")
+            self._announced[row_id] = row.state
+
+    def _print(self, text):
+        print(f"[losskit] {text}", file=self._stream, flush=True)
 
 
 @contextlib.contextmanager
-def component_progress(stream=sys.stderr):
-    """Progress lines instead of the runners' INFO logs; warnings and errors still show.
+def component_progress(metadata_path, pipeline_name, stream=sys.stderr, interval=1.0):
+    """Prints progress for executions of `pipeline_name` that start inside the block."""
+    watcher = _Watcher(metadata_path, pipeline_name, stream)
+    stop = threading.Event()
 
-    The absl logger gets its own level and handlers: libraries lower the root logger's level
-    while components run (after Transform the runners' INFO lines would vanish).
-    """
-    absl_logger = logging.getLogger("absl")
-    saved = (absl_logger.level, absl_logger.propagate, list(absl_logger.handlers))
-    warnings = logging.StreamHandler(stream)
-    warnings.setLevel(logging.WARNING)
-    absl_logger.handlers = [_ProgressHandler(stream), warnings]
-    absl_logger.propagate = False
-    absl_logger.setLevel(logging.INFO)
+    def loop():
+        while not stop.wait(interval):
+            watcher.poll()
+
+    thread = threading.Thread(target=loop, name="losskit-progress", daemon=True)
+    thread.start()
     try:
         yield
     finally:
-        absl_logger.setLevel(saved[0])
-        absl_logger.propagate = saved[1]
-        absl_logger.handlers = saved[2]
+        stop.set()
+        thread.join()
+        watcher.poll()

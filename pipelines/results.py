@@ -3,6 +3,7 @@ metrics per slice, the blessing. Shared by `losskit report` and the tests."""
 
 import dataclasses
 import os
+from typing import NamedTuple
 
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
@@ -45,10 +46,19 @@ def latest_artifacts(metadata_path: str, pipeline_name: str) -> dict:
     return newest
 
 
-def executions(metadata_path: str, pipeline_name: str) -> list:
-    """(component id, state, seconds) of every execution of the pipeline, oldest first."""
+class ExecutionRow(NamedTuple):
+    id: int
+    component: str
+    state: str  # NEW | RUNNING | COMPLETE | FAILED | CACHED | CANCELED
+    seconds: float
+
+
+def executions(metadata_path: str, pipeline_name: str) -> list[ExecutionRow]:
+    """Every execution of the pipeline, oldest first; [] before the pipeline registered."""
     store = _store(metadata_path)
     context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if context is None:
+        return []
     types = {t.id: t.name for t in store.get_execution_types()}
     rows = []
     for execution in sorted(store.get_executions_by_context(context.id), key=lambda e: e.id):
@@ -56,7 +66,8 @@ def executions(metadata_path: str, pipeline_name: str) -> list:
             execution.last_update_time_since_epoch - execution.create_time_since_epoch
         ) / 1000
         state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
-        rows.append((types[execution.type_id].split(".")[-1], state, seconds))
+        component = types[execution.type_id].split(".")[-1]
+        rows.append(ExecutionRow(execution.id, component, state, seconds))
     return rows
 
 
@@ -71,7 +82,7 @@ class Evaluation:
         return self.metrics.get("Overall", {})
 
 
-def _slice_name(slice_key) -> str:
+def slice_name(slice_key) -> str:
     if not slice_key:
         return "Overall"
     return ", ".join(f"{k}={v}" for k, v in slice_key)
@@ -94,18 +105,57 @@ def _flatten(per_output: dict) -> dict:
     return flat
 
 
-def evaluation(metadata_path: str, pipeline_name: str) -> Evaluation:
-    artifacts = latest_artifacts(metadata_path, pipeline_name)
-    if "ModelEvaluation" not in artifacts:
-        raise NoEvaluation(f"{pipeline_name}: no Evaluator output under {metadata_path}")
-    uri = artifacts["ModelEvaluation"].uri
+def load_eval_result(uri: str) -> tfma.EvalResult:
+    """The candidate's TFMA result (metrics and plots) in an Evaluator output directory."""
     # With a baseline, TFMA keys the candidate's metrics by model name; without one, the
     # Evaluator drops the baseline spec and the single model's name is empty.
     result = tfma.load_eval_result(uri, model_name="candidate")
     if not result.slicing_metrics:
         result = tfma.load_eval_result(uri)
-    metrics = {_slice_name(key): _flatten(value) for key, value in result.slicing_metrics}
+    return result
+
+
+def evaluation(metadata_path: str, pipeline_name: str) -> Evaluation:
+    artifacts = latest_artifacts(metadata_path, pipeline_name)
+    if "ModelEvaluation" not in artifacts:
+        raise NoEvaluation(f"{pipeline_name}: no Evaluator output under {metadata_path}")
+    uri = artifacts["ModelEvaluation"].uri
+    result = load_eval_result(uri)
+    metrics = {slice_name(key): _flatten(value) for key, value in result.slicing_metrics}
     validation = tfma.load_validation_result(uri)
     blessing = artifacts.get("ModelBlessing")
     blessed = bool(blessing and blessing.custom_properties["blessed"].int_value == 1)
     return Evaluation(uri, blessed, bool(validation.validation_ok), metrics)
+
+
+def _producer(store, artifact_id: int) -> int:
+    """Id of the execution that output `artifact_id`."""
+    events = store.get_events_by_artifact_ids([artifact_id])
+    return next(e.execution_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT)
+
+
+def _linked(store, execution_id: int, event_type, key: str) -> list:
+    """Artifacts an execution read (INPUT) or wrote (OUTPUT) under channel `key`."""
+    ids = [
+        e.artifact_id
+        for e in store.get_events_by_execution_ids([execution_id])
+        if e.type == event_type and e.path.steps and e.path.steps[0].key == key
+    ]
+    return store.get_artifacts_by_id(ids)
+
+
+def model_run_uri(metadata_path: str, pipeline_name: str) -> str | None:
+    """The Trainer's `model_run` directory (TensorBoard logs, loss.json) of the model the latest
+    evaluation judged, followed through lineage so a newer, unevaluated Trainer run is not
+    mistaken for it. None when the root holds no evaluation."""
+    store = _store(metadata_path)
+    evaluation_artifact = latest_artifacts(metadata_path, pipeline_name).get("ModelEvaluation")
+    if evaluation_artifact is None:
+        return None
+    evaluator = _producer(store, evaluation_artifact.id)
+    models = _linked(store, evaluator, metadata_store_pb2.Event.INPUT, "model")
+    if not models:
+        return None
+    trainer = _producer(store, models[0].id)
+    runs = _linked(store, trainer, metadata_store_pb2.Event.OUTPUT, "model_run")
+    return runs[0].uri if runs else None

@@ -80,6 +80,13 @@ def _step_count(tft_output, key):
     return int(tft_output.transformed_feature_spec()[key].shape[0])
 
 
+def _known_species(batch):
+    """Drops examples whose label the Transform did not know (species_id −1, weight 0): a
+    species seen only outside the analysed split cannot be a training target."""
+    known = batch["species_id"] >= 0
+    return {key: tf.boolean_mask(value, known) for key, value in batch.items()}
+
+
 def penguins(tft_output, config: TrainerConfig) -> Built:
     label_key = config.transform.get("label_key", "species")
     names, weights = read_species_class_weights(tft_output, config.transform)
@@ -90,6 +97,7 @@ def penguins(tft_output, config: TrainerConfig) -> Built:
     keys = PENGUIN_NUMERIC + PENGUIN_CATEGORICAL
 
     def split(batch):
+        batch = _known_species(batch)
         return {k: batch[k] for k in keys}, batch["species_id"]
 
     metrics = [tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -133,6 +141,7 @@ def multitask(tft_output, config: TrainerConfig) -> Built:
     keys = numeric + PENGUIN_CATEGORICAL
 
     def split(batch):
+        batch = _known_species(batch)
         features = {k: batch[k] for k in keys}
         labels = (
             batch["species_id"],

@@ -2,7 +2,8 @@
 
 z = (x − mean) / std with the biased (population) variance of `tft.scale_to_z_score`;
 when the analysis data has a single distinct value std is 0 and z = x − mean. A missing
-value becomes 0 after scaling, i.e. the mean, and never enters the statistics.
+value becomes 0 after scaling, i.e. the mean, and never enters the statistics; for scalar
+features a NaN or ±Inf counts as missing (a CSV "nan" must not poison the mean).
 """
 
 from typing import NamedTuple
@@ -23,6 +24,8 @@ class ZScored(NamedTuple):
 def z_score(x, *, name: str) -> ZScored:
     """A numeric scalar feature in any input form, possibly missing → `ZScored`."""
     values, present = as_optional_scalar(x, name)
+    if values.dtype.is_floating:
+        present = tf.logical_and(present, tf.math.is_finite(values))
     where_present = tf.where(present)
     scaled = tft.scale_to_z_score(
         tf.cast(tf.gather_nd(values, where_present), tf.float32), name=name

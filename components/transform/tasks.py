@@ -11,9 +11,9 @@ penguins     species_id (B,) int64, example_weight (B,) float32, island_id / sex
 multitask    as penguins without body_mass_g_z, plus body_mass_target (B,) float32
              (z-scored, 0 = missing) and body_mass_present (B,) float32 0/1
 tagging      token_ids (B, T) int64 (0 = padding), tag_ids (B, T) int64 (−1 = padding),
-             mask (B, T) float32, length (B,) int64
+             mask (B, T) float32, length (B,) int64, length_bucket (B,) string ("10-19")
 correlation  x (B, T, 5) float32 (z-scored, 0 = padding), y (B, T) float32 (mask_value =
-             padding), mask (B, T) float32, length (B,) int64
+             padding), mask (B, T) float32, length (B,) int64, length_bucket (B,) string
 multilabel   features_z (B, D) float32, labels_multi_hot (B, L) float32
 
 custom_config keys (all optional unless stated):
@@ -25,6 +25,7 @@ custom_config keys (all optional unless stated):
   max_length_quantile  analyse T as this length quantile instead of the maximum
   max_length_cap       upper bound on an analysed T
   truncate             "post" (keep the first T steps, default) or "pre" (keep the last T)
+  length_buckets       tagging/correlation length_bucket edges, default 10, 20, 30, 40
   mask_value           correlation padding of y, default −9999.0
   num_labels           multilabel L (required)
   num_features         multilabel D, when `features` is not parsed with a fixed shape
@@ -52,6 +53,7 @@ LABEL_COUNTS_VOCAB = "label_counts"
 # The pad_class of MaskedSparseCategoricalCrossentropy for tag_ids.
 TAG_PAD_ID = -1
 DEFAULT_MASK_VALUE = -9999.0
+DEFAULT_LENGTH_BUCKETS = (10, 20, 30, 40)
 
 PENGUIN_MEASUREMENTS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 PENGUIN_CATEGORIES = ("island", "sex")
@@ -83,47 +85,49 @@ def multitask_preprocessing_fn(inputs, custom_config=None):
 
 
 def tagging_preprocessing_fn(inputs, custom_config=None):
-    """Sequence tagging: token ids padded with 0, tag ids padded with TAG_PAD_ID."""
+    """Sequence tagging: token ids padded with 0, tag ids padded with TAG_PAD_ID.
+
+    Everything but `tag_ids` is computed from `tokens` alone. There is deliberately no
+    in-graph check that tags and tokens have equal lengths: serving requests carry no tags,
+    and the transform layer then feeds a placeholder tag list that such a check would
+    reject. `pipelines.contracts` checks the lengths on the data instead, naming the record.
+    """
     config = custom_config or {}
     tokens = as_ragged(_raw(inputs, "tokens"), "tokens")
-    tags = as_ragged(_raw(inputs, "tags"), "tags")
-    checks = [
-        _assert_same_lengths(tags, tokens, "tags", "tokens"),
-        tf.debugging.assert_non_negative(tags.flat_values, message="tags: tag id < 0"),
-    ]
-    with tf.control_dependencies(checks):
-        lengths = tokens.row_lengths()
+    lengths = tokens.row_lengths()
     max_length = _max_length(lengths, config)
     truncate = config.get("truncate", "post")
     padded_tokens = pad(
         token_ids(tokens, vocab_name=TOKEN_VOCAB), max_length, pad_value=PAD_ID, truncate=truncate
     )
+    tags = as_ragged(_raw(inputs, "tags"), "tags")
     padded_tags = pad(tf.cast(tags, tf.int64), max_length, pad_value=TAG_PAD_ID, truncate=truncate)
     return {
         "token_ids": padded_tokens.values,
         "tag_ids": padded_tags.values,
         "mask": padded_tokens.mask,
         "length": padded_tokens.length,
+        "length_bucket": length_bucket(padded_tokens.length, config),
     }
 
 
 def correlation_preprocessing_fn(inputs, custom_config=None):
-    """Sequence regression: 5 z-scored input channels and a target padded with mask_value."""
+    """Sequence regression: 5 z-scored input channels and a target padded with mask_value.
+
+    The inputs, mask and length come from the channels alone (serving carries no `y`).
+    Equal lengths of the channels and `y` are checked on the data by `pipelines.contracts`
+    (see tagging for why not in the graph).
+    """
     config = custom_config or {}
-    target = as_ragged(_raw(inputs, "y"), "y")
     channels = [as_ragged(_raw(inputs, name), name) for name in CORRELATION_INPUTS]
-    checks = [
-        _assert_same_lengths(channel, target, name, "y")
-        for name, channel in zip(CORRELATION_INPUTS, channels, strict=True)
-    ]
-    with tf.control_dependencies(checks):
-        lengths = target.row_lengths()
-    max_length = _max_length(lengths, config)
+    reference = channels[0]
+    max_length = _max_length(reference.row_lengths(), config)
     truncate = config.get("truncate", "post")
     padded_channels = [
         pad(z_score_steps(channel, name=name), max_length, pad_value=0.0, truncate=truncate)
         for name, channel in zip(CORRELATION_INPUTS, channels, strict=True)
     ]
+    target = as_ragged(_raw(inputs, "y"), "y")
     padded_target = pad(
         tf.cast(target, tf.float32),
         max_length,
@@ -133,8 +137,9 @@ def correlation_preprocessing_fn(inputs, custom_config=None):
     return {
         "x": tf.stack([channel.values for channel in padded_channels], axis=-1),
         "y": padded_target.values,
-        "mask": padded_target.mask,
-        "length": padded_target.length,
+        "mask": padded_channels[0].mask,
+        "length": padded_channels[0].length,
+        "length_bucket": length_bucket(padded_channels[0].length, config),
     }
 
 
@@ -203,12 +208,18 @@ def _raw(inputs, name: str):
     return inputs[name]
 
 
-def _assert_same_lengths(rows, reference, name: str, reference_name: str):
-    return tf.debugging.assert_equal(
-        rows.row_lengths(),
-        reference.row_lengths(),
-        message=f"{name}: every example must have as many values as {reference_name}",
+def length_bucket(lengths, config) -> tf.Tensor:
+    """(B,) string slice of the true length for TFMA: "0-9", "10-19", …, "40+" with the
+    bucket edges from custom_config["length_buckets"] (default 10, 20, 30, 40)."""
+    edges = [int(e) for e in config.get("length_buckets", DEFAULT_LENGTH_BUCKETS)]
+    if not edges or edges != sorted(set(edges)) or edges[0] <= 0:
+        raise ValueError(f"length_buckets must be increasing positive ints, got {edges!r}")
+    starts = [0, *edges]
+    names = [f"{a}-{b - 1}" for a, b in zip(starts, edges, strict=False)] + [f"{edges[-1]}+"]
+    index = tf.raw_ops.Bucketize(
+        input=tf.cast(lengths, tf.int64), boundaries=[float(e) for e in edges]
     )
+    return tf.gather(tf.constant(names), index)
 
 
 def _max_length(lengths, config) -> int | tf.Tensor:

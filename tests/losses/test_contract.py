@@ -144,6 +144,32 @@ def test_half_precision_inputs_compute_in_float32(case_inputs, dtype):
     np.testing.assert_allclose(float(value), float(loss(y_true, y_pred)), rtol=0.1, atol=0.02)
 
 
+# Keras's reduction (mean over the batch of w·L) versus the mean over real elements (Σw·m·L/Σw·m).
+PER_SAMPLE = {
+    "pearson",
+    "ccc",
+    "bpmll",
+    "class_weighted_ce",
+    "weighted_bce",
+    "gaussian_mixture_curve",
+}
+
+
+def test_sample_weight_semantics(case_inputs):
+    case, loss, y_true, y_pred = case_inputs
+    plain = float(loss(y_true, y_pred))
+    scale = 2.0 if case.alias in PER_SAMPLE else 1.0
+    np.testing.assert_allclose(
+        float(loss(y_true, y_pred, sample_weight=2.0)), scale * plain, rtol=1e-6
+    )
+    y_pred = tf.constant(y_pred)
+    with tf.GradientTape() as tape:
+        tape.watch(y_pred)
+        value = loss(y_true, y_pred, sample_weight=np.zeros(len(y_true)))
+    assert float(value) == 0
+    np.testing.assert_array_equal(tape.gradient(value, y_pred).numpy(), 0)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.alias for case in CASES])
 def test_tiny_model_trains(rng, case):
     tf.keras.utils.set_random_seed(0)

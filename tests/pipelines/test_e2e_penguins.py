@@ -21,8 +21,14 @@ def test_every_component_completed(penguins_run):
     rows = results.executions(penguins_run.metadata_path, penguins_run.pipeline_name)
     states = {component: state for component, state, _ in rows}
     for component in (
-        "CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
-        "Trainer", "Evaluator", "Pusher",
+        "CsvExampleGen",
+        "StatisticsGen",
+        "SchemaGen",
+        "ExampleValidator",
+        "Transform",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
     ):
         assert states.get(component) in ("COMPLETE", "CACHED"), (component, states)
 

@@ -1,0 +1,241 @@
+"""The TensorFlow side of the loss benchmarks: inputs, implementations and the per-case
+measurement that runs in a child process (see :mod:`benchmarks.losses_bench` for the plan and
+:mod:`benchmarks.measure` for the methods).
+
+Implementations per family (names as the results show them; the first is the reference):
+
+* ``bpmll``: ``BPMLLLoss`` (factorised) · the (B, L, L) pairwise form · a per-sample
+  ``tf.map_fn`` loop (:mod:`benchmarks.baselines`). Labels Bernoulli(0.2), scores N(0, 1).
+* ``masked_ce``: ``MaskedSparseCategoricalCrossentropy(pad_class=-1, from_logits=True)`` ·
+  Keras's ``SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)`` · the unmasked
+  Keras loss, given the same tokens with the pads relabelled 0 (outside the timed step).
+  Sequence lengths uniform in [T/2, T], the rest padding.
+* ``correlation``: Keras's ``MeanSquaredError`` (reference) · ``PearsonCorrelationLoss`` ·
+  ``ConcordanceCorrelationLoss``, on the same (B, T) tensors.
+* ``gmm``: ``GaussianMixtureCurveLoss(K)`` · the per-component loop.
+"""
+
+import math
+import statistics
+
+import numpy as np
+import tensorflow as tf
+
+import losses
+from benchmarks import baselines, measure
+
+DEVICES = {"cpu": "/CPU:0", "gpu": "/GPU:0"}
+# The names tf.config.experimental's memory statistics take.
+ALLOCATOR_DEVICES = {"cpu": "CPU:0", "gpu": "GPU:0"}
+BPMLL_LABEL_DENSITY = 0.2
+GMM_PARAM_RANGES = ((0.5, 1.5), (0.0, 1.0), (1e-3, 2e-2))  # amplitude a, centre b, variance c
+
+
+def _seeds(seed, count):
+    """Independent stateless-RNG seeds derived from one integer."""
+    return [tf.constant([seed, index], tf.int32) for index in range(count)]
+
+
+def _bpmll_inputs(shape, impl, seed):
+    b, n = shape["B"], shape["L"]
+    s = _seeds(seed, 2)
+    y_true = tf.cast(tf.random.stateless_uniform([b, n], s[0]) < BPMLL_LABEL_DENSITY, tf.float32)
+    return y_true, tf.random.stateless_normal([b, n], s[1])
+
+
+def _masked_ce_inputs(shape, impl, seed):
+    b, t, v = shape["B"], shape["T"], shape["V"]
+    s = _seeds(seed, 3)
+    logits = tf.random.stateless_normal([b, t, v], s[0])
+    labels = tf.random.stateless_uniform([b, t], s[1], maxval=v, dtype=tf.int64)
+    lengths = tf.random.stateless_uniform([b, 1], s[2], minval=t // 2, maxval=t + 1, dtype=tf.int64)
+    real = tf.range(t, dtype=tf.int64)[None, :] < lengths
+    pad = 0 if impl == "Keras SCCE unmasked" else -1
+    return tf.where(real, labels, tf.constant(pad, tf.int64)), logits
+
+
+def _correlation_inputs(shape, impl, seed):
+    s = _seeds(seed, 2)
+    y_true = tf.random.stateless_normal([shape["B"], shape["T"]], s[0])
+    return y_true, 0.5 * y_true + tf.random.stateless_normal([shape["B"], shape["T"]], s[1])
+
+
+def _gmm_inputs(shape, impl, seed):
+    b, t, k = shape["B"], shape["T"], shape["K"]
+    s = _seeds(seed, 4)
+    columns = [
+        tf.random.stateless_uniform([b, k], column_seed, minval=low, maxval=high)
+        for column_seed, (low, high) in zip(s[:3], GMM_PARAM_RANGES, strict=True)
+    ]
+    params = tf.reshape(tf.stack(columns, axis=-1), [b, 3 * k])  # [a₀, b₀, c₀, a₁, …]
+    return tf.random.stateless_uniform([b, t], s[3]), params
+
+
+INPUTS = {
+    "bpmll": _bpmll_inputs,
+    "masked_ce": _masked_ce_inputs,
+    "correlation": _correlation_inputs,
+    "gmm": _gmm_inputs,
+}
+
+# family → implementation name → shape → loss callable (y_true, y_pred) -> scalar
+IMPLEMENTATIONS = {
+    "bpmll": {
+        "BPMLLLoss (factorised)": lambda shape: losses.BPMLLLoss(),
+        "pairwise (B,L,L)": lambda shape: baselines.bpmll_pairwise_loss,
+        "per-sample map_fn": lambda shape: baselines.bpmll_per_sample_loss,
+    },
+    "masked_ce": {
+        "MaskedSparseCategoricalCrossentropy": lambda shape: (
+            losses.MaskedSparseCategoricalCrossentropy(pad_class=-1, from_logits=True)
+        ),
+        "Keras SCCE ignore_class": lambda shape: (
+            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+        ),
+        "Keras SCCE unmasked": lambda shape: (
+            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        ),
+    },
+    "correlation": {
+        "MeanSquaredError": lambda shape: tf.keras.losses.MeanSquaredError(),
+        "PearsonCorrelationLoss": lambda shape: losses.PearsonCorrelationLoss(),
+        "ConcordanceCorrelationLoss": lambda shape: losses.ConcordanceCorrelationLoss(),
+    },
+    "gmm": {
+        "GaussianMixtureCurveLoss": lambda shape: losses.GaussianMixtureCurveLoss(shape["K"]),
+        "per-component loop": lambda shape: baselines.gmm_curve_loss_loop,
+    },
+}
+
+
+# Implementations whose memory and time grow with the square of one dimension; the runner
+# extrapolates them from the previous shape and skips a shape that would not fit.
+QUADRATIC = {"bpmll": {"pairwise (B,L,L)": "L", "per-sample map_fn": "L"}}
+
+
+def _nbytes(x):
+    return int(tf.size(x)) * x.dtype.size
+
+
+def _sync(device):
+    if device == "gpu":
+        tf.test.experimental.sync_devices()
+
+
+def run_case(family, impl, shape, jit, device, repeats, min_time, seed=0):
+    """Child-process body of one case: times and peak memory of forward + backward.
+
+    Returns a JSON-able dict: per-call seconds summary, calls per repeat, the loss value (the
+    implementations of a family agree on it where they compute the same loss, see
+    tests/benchmarks), ``peak_alloc_bytes``, on CPU ``peak_rss_bytes``, and ``min_bytes``: the
+    traffic any implementation must have, every input read once and the gradient written once.
+    """
+    with tf.device(DEVICES[device]):
+        y_true, y_pred = (tf.identity(x) for x in INPUTS[family](shape, impl, seed))
+        loss_fn = IMPLEMENTATIONS[family][impl](shape)
+
+        @tf.function(jit_compile=jit)
+        def step(y_true, y_pred):
+            with tf.GradientTape() as tape:
+                tape.watch(y_pred)
+                loss = loss_fn(y_true, y_pred)
+            return loss, tape.gradient(loss, y_pred)
+
+        outputs = {}
+
+        def call():
+            outputs["last"] = step(y_true, y_pred)
+            _sync(device)
+
+        # Trace before the RSS baseline: Python-side graph building is not the loss's memory.
+        step.get_concrete_function(y_true, y_pred)
+        result = {}
+        if device == "cpu" and measure.rss_peak_available():
+            result["peak_rss_bytes"] = measure.rss_peak_delta(call)
+        else:
+            call()
+        outputs.clear()  # the first call's outputs must not count as live in the next one
+        result["peak_alloc_bytes"] = measure.allocator_peak_delta(
+            tf, ALLOCATOR_DEVICES[device], call
+        )
+        loss_value = float(outputs["last"][0].numpy())
+        seconds, number = measure.time_calls(call, repeats, min_time)
+    result["seconds"] = measure.summarize(seconds)
+    result["calls_per_repeat"] = number
+    result["min_bytes"] = _nbytes(y_true) + 2 * _nbytes(y_pred)
+    result["loss"] = loss_value if math.isfinite(loss_value) else str(loss_value)
+    return result
+
+
+def probe(device, size_bytes, repeats):
+    """What the runner needs before the cases: the device's details, its copy bandwidth
+    (:func:`bandwidth_probe`) and each family's implementations, reference first."""
+    families = {
+        family: {"impls": list(impls), "quadratic": QUADRATIC.get(family, {})}
+        for family, impls in IMPLEMENTATIONS.items()
+    }
+    return {
+        "device": device_details(device),
+        "bandwidth": bandwidth_probe(device, size_bytes, repeats),
+        "families": families,
+    }
+
+
+def bandwidth_probe(device, size_bytes, repeats):
+    """Copy-like bandwidth of the device (GB/s, bytes read + written), by method.
+
+    ``tf`` / ``tf-xla``: ``y = 2·x`` on a float32 tensor of ``size_bytes`` in ``tf.function``
+    without / with XLA (a fresh output per call, as the losses get); ``numpy`` (CPU only):
+    ``np.copyto`` into a preallocated array, one thread. The largest is the reference the
+    losses' achieved bandwidth is compared with.
+    """
+    bandwidth = {}
+    n = size_bytes // 4
+    with tf.device(DEVICES[device]):
+        x = tf.random.stateless_normal([n], tf.constant([0, 0], tf.int32))
+        for name, jit in (("tf", False), ("tf-xla", True)):
+            scale = tf.function(lambda x: 2 * x, jit_compile=jit)
+
+            def call(scale=scale):
+                scale(x)
+                _sync(device)
+
+            call()
+            seconds, _ = measure.time_calls(call, repeats, min_time=0.2)
+            bandwidth[name] = 2 * size_bytes / statistics.median(seconds) / 1e9
+    if device == "cpu":
+        source = np.ones(n, np.float32)
+        target = np.empty_like(source)
+        seconds, _ = measure.time_calls(lambda: np.copyto(target, source), repeats, min_time=0.2)
+        bandwidth["numpy"] = 2 * size_bytes / statistics.median(seconds) / 1e9
+    return {"copy_gbps": bandwidth, "reference_gbps": max(bandwidth.values())}
+
+
+def device_details(device):
+    """What the results file records about the device. Raises a clear error when a GPU was
+    asked for and TensorFlow sees none."""
+    build = tf.sysconfig.get_build_info()
+    details = {
+        "kind": device,
+        "tensorflow": tf.__version__,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+    if device == "cpu":
+        details["name"] = "cpu"
+        return details
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        raise RuntimeError(
+            "--device gpu: TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') is"
+            f" empty; this TensorFlow is a CUDA build: {build.get('is_cuda_build')}, CUDA"
+            f" {build.get('cuda_version')}). Install the CUDA libraries it was built against"
+            " (pip install 'tensorflow[and-cuda]==2.16.2') and check that nvidia-smi sees the GPU."
+        )
+    info = tf.config.experimental.get_device_details(gpus[0])
+    details["name"] = info.get("device_name", gpus[0].name)
+    details["compute_capability"] = list(info.get("compute_capability", ()))
+    details["gpu_count"] = len(gpus)
+    details["cuda"] = build.get("cuda_version")
+    details["cudnn"] = build.get("cudnn_version")
+    return details

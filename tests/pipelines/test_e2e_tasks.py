@@ -1,0 +1,59 @@
+"""The four other tasks end to end, each against a floor a broken model cannot reach."""
+
+import pytest
+
+from conftest import run_task
+from pipelines import datasets, results
+
+pytestmark = pytest.mark.e2e
+
+
+def _evaluate(layout):
+    rows = results.executions(layout.metadata_path, layout.pipeline_name)
+    failed = [row.component for row in rows if row.state == "FAILED"]
+    assert not failed, failed
+    return results.evaluation(layout.metadata_path, layout.pipeline_name)
+
+
+def test_tagging_reaches_the_bayes_ceiling_within_3_points(tmp_path):
+    layout = run_task(tmp_path, "tagging")
+    ceiling = datasets.read_metadata(layout.data_dir)["bayes_token_accuracy"]
+    evaluation = _evaluate(layout)
+    accuracy = evaluation.overall()["masked_token_accuracy"]
+    assert accuracy >= ceiling - 0.03, (accuracy, ceiling)
+    assert accuracy <= ceiling + 0.02  # above Bayes-optimal would mean leaked labels
+    buckets = {s for s in evaluation.metrics if s.startswith("length_bucket=")}
+    assert len(buckets) >= 3, buckets
+    assert evaluation.blessed
+
+
+def test_correlation_reaches_90_percent_of_the_optimal_ccc(tmp_path):
+    layout = run_task(tmp_path, "correlation")
+    optimum = datasets.read_metadata(layout.data_dir)["optimal_ccc_mean"]
+    evaluation = _evaluate(layout)
+    ccc = evaluation.overall()["sequence_ccc"]
+    assert ccc >= 0.9 * optimum, (ccc, optimum)
+    assert evaluation.overall()["sequence_pearson"] >= 0.9 * optimum
+    assert evaluation.blessed
+
+
+def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path):
+    layout = run_task(tmp_path, "multilabel")
+    metadata = datasets.read_metadata(layout.data_dir)
+    constant = metadata["ranking_loss_constant"]
+    evaluation = _evaluate(layout)
+    overall = evaluation.overall()
+    assert overall["ranking_loss"] <= 0.4 * constant, (overall["ranking_loss"], constant)
+    assert overall["auc/macro"] >= 0.75
+    assert 0.0 <= overall["hamming_loss"] <= 0.5
+    assert evaluation.blessed
+
+
+def test_multitask_on_local_dag_runner_beats_constant_predictors(tmp_path):
+    layout = run_task(tmp_path, "multitask", orchestrator="local")
+    overall = _evaluate(layout).overall()
+    # Constant predictors: accuracy of the majority class (152 of 344), MSE of the mean on a
+    # z-scored target (≈ 1).
+    assert overall["species/accuracy"] >= 0.9
+    assert overall["species/auc/macro"] >= 0.95
+    assert overall["body_mass/mean_squared_error"] <= 0.5
