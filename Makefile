@@ -14,9 +14,11 @@ UV := $(shell command -v uv 2>/dev/null || echo $$HOME/.local/bin/uv)
 VENV := .venv
 RUN := $(VENV)/bin/python
 ROOT ?= $(CURDIR)/runs/demo
-PYTEST_ARGS ?=
+# Two workers: the end-to-end runs of the penguins group share one worker (and one run),
+# the other tasks' runs and the unit tests go to the other.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --timeout 1500
 
-.PHONY: setup demo test test-unit lint bench clean
+.PHONY: setup browser demo test test-unit lint bench clean
 
 $(UV):
 	@command -v python3 >/dev/null || { echo "python3 is needed to bootstrap uv"; exit 1; }
@@ -36,7 +38,13 @@ demo: setup
 	$(VENV)/bin/losskit run penguins --root "$(ROOT)"
 	$(VENV)/bin/losskit report "$(ROOT)" -o "$(ROOT)/report.html"
 
-test: setup
+# Headless Chromium for the dashboard test (tests/pipelines/test_report.py), from Debian.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: setup browser
 	$(RUN) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup

@@ -19,6 +19,7 @@ log-sum-exp form does not.
 
 import tensorflow as tf
 
+from losses._checks import compute_dtype
 from losses.mixture import MIN_VARIANCE
 
 
@@ -33,14 +34,20 @@ def _pairwise_error(positive, negative, scores_k, scores_l, axes):
     return tf.where(count > 0, total / tf.maximum(count, 1), tf.zeros_like(total))
 
 
+def _scores(y_pred):
+    """y_pred as a tensor in the dtype the losskit losses compute in (float64 stays)."""
+    y_pred = tf.convert_to_tensor(y_pred)
+    return tf.cast(y_pred, compute_dtype(y_pred))
+
+
 def bpmll_pairwise(y_true, y_pred):
     """Per-sample BP-MLL error (B,) through explicit (B, L, L) pair tensors.
 
     y_true: {0, 1} labels (B, L); y_pred: scores (B, L). Axis 1 indexes k (a positive label),
     axis 2 indexes l (a negative one).
     """
-    y_pred = tf.convert_to_tensor(y_pred, tf.float32)
-    positive = tf.cast(tf.convert_to_tensor(y_true) > 0.5, y_pred.dtype)
+    y_pred = _scores(y_pred)
+    positive = tf.cast(tf.cast(y_true, y_pred.dtype) > 0.5, y_pred.dtype)
     negative = 1 - positive
     return _pairwise_error(
         positive[:, :, None],
@@ -53,7 +60,7 @@ def bpmll_pairwise(y_true, y_pred):
 
 def bpmll_per_sample(y_true, y_pred):
     """Per-sample BP-MLL error (B,) from a ``tf.map_fn`` loop with an (L, L) matrix per sample."""
-    y_pred = tf.convert_to_tensor(y_pred, tf.float32)
+    y_pred = _scores(y_pred)
     y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
 
     def one_sample(row):
@@ -95,7 +102,7 @@ def gmm_curve_loop(params, grid):
 def gmm_curve_loss_loop(y_true, params, distance="mae"):
     """``GaussianMixtureCurveLoss(num_components=K, distance=distance)``'s value (default grid
     ``linspace(0, 1, T)``) with the curve from :func:`gmm_curve_loop`."""
-    params = tf.convert_to_tensor(params, tf.float32)
+    params = _scores(params)
     y_true = tf.cast(tf.convert_to_tensor(y_true), params.dtype)
     grid = tf.linspace(tf.constant(0, params.dtype), tf.constant(1, params.dtype), y_true.shape[-1])
     error = y_true - gmm_curve_loop(params, grid)

@@ -17,7 +17,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 from benchmarks import measure
@@ -52,6 +51,9 @@ FAMILIES = tuple(SHAPES)
 PAIR_TENSORS_LIVE = 4
 # Calls a case makes besides its timed repeats: first (RSS) call, allocator call, autorange call.
 UNTIMED_CALLS = 3
+# The CPU machines this runs on are shared: a case that takes 8 GB can push a colleague's test
+# run out of memory, so the pairwise BP-MLL at L=4096 (≈8.6 GB) needs --max-mem-gb to run.
+CPU_BUDGET_BYTES = 4 * 10**9
 PROBE_BYTES = {"cpu": 256 * 2**20, "gpu": 2**30}
 
 
@@ -77,18 +79,14 @@ def gpu_memory_bytes():
 
 
 def memory_budget(device, max_mem_gb):
-    """Bytes a single case may use: ``--max-mem-gb``, else half of MemAvailable (CPU: the
-    machine is shared) or 85 % of the GPU's memory."""
+    """Bytes a single case may use: ``--max-mem-gb``, else on CPU the smaller of
+    ``CPU_BUDGET_BYTES`` and half of MemAvailable, on GPU 85 % of its memory."""
     if max_mem_gb is not None:
         return int(max_mem_gb * 1e9)
     if device == "gpu":
         total = gpu_memory_bytes()
         return int(0.85 * total) if total else int(16e9)
-    return measure.memory_available_bytes() // 2
-
-
-def _peak(row):
-    return max(row.get("peak_alloc_bytes", 0), row.get("peak_rss_bytes", 0))
+    return min(CPU_BUDGET_BYTES, measure.memory_available_bytes() // 2)
 
 
 def skip_reason(row, done, quadratic_dim, budget, case_timeout, repeats):
@@ -105,18 +103,21 @@ def skip_reason(row, done, quadratic_dim, budget, case_timeout, repeats):
         and all(other["shape"][d] == shape[d] for d in shape if d != quadratic_dim)
     ]
     pair_tensor = 4 * math.prod(shape[d] for d in shape if d != quadratic_dim) * value**2
+    need, per_call = PAIR_TENSORS_LIVE * pair_tensor, None
+    basis = f"{PAIR_TENSORS_LIVE} × (B,{quadratic_dim},{quadratic_dim}) float32"
     if smaller:
+        # Tensor bytes (the allocator's peak) scale with the shape; RSS also holds a fixed
+        # XLA-compilation share that does not, so it would overstate small shapes' growth.
         previous = max(smaller, key=lambda other: other["shape"][quadratic_dim])
         growth = (value / previous["shape"][quadratic_dim]) ** 2
-        need = _peak(previous) * growth
         per_call = previous["seconds"]["median"] * growth
-        basis = (
-            f"{_peak(previous) / 1e9:.2f} GB at {quadratic_dim}="
-            f"{previous['shape'][quadratic_dim]} × {growth:.0f}"
-        )
-    else:
-        need, per_call = PAIR_TENSORS_LIVE * pair_tensor, None
-        basis = f"{PAIR_TENSORS_LIVE} × (B,{quadratic_dim},{quadratic_dim}) float32"
+        extrapolated = previous["peak_alloc_bytes"] * growth
+        if extrapolated > need:
+            need = extrapolated
+            basis = (
+                f"{previous['peak_alloc_bytes'] / 1e9:.2f} GB at {quadratic_dim}="
+                f"{previous['shape'][quadratic_dim]} × {growth:.0f}"
+            )
     if need > budget:
         return (
             f"skipped: would need ≈{need / 1e9:.1f} GB ({basis}; one (B,{quadratic_dim},"
@@ -132,7 +133,8 @@ def skip_reason(row, done, quadratic_dim, budget, case_timeout, repeats):
 
 
 def derive(rows, reference_gbps):
-    """Adds ratios to the family's reference (same shape and jit) and achieved bandwidth."""
+    """Adds the ratios to the family's reference (same shape and jit; memory from the allocator
+    peaks, which do not hold XLA's compilation) and the achieved bandwidth."""
     for row in rows:
         if row["status"] != "ok":
             continue
@@ -152,12 +154,8 @@ def derive(rows, reference_gbps):
         )
         if reference is not None:
             row["time_ratio"] = median / reference["seconds"]["median"]
-            if _peak(reference) > 0:
-                row["memory_ratio"] = _peak(row) / _peak(reference)
-
-
-def _log(message):
-    print(message, file=sys.stderr, flush=True)
+            if reference["peak_alloc_bytes"] > 0:
+                row["memory_ratio"] = row["peak_alloc_bytes"] / reference["peak_alloc_bytes"]
 
 
 def run(device, families, quick, repeats, min_time, max_mem_gb, case_timeout):
@@ -174,7 +172,7 @@ def run(device, families, quick, repeats, min_time, max_mem_gb, case_timeout):
         raise SystemExit(f"benchmarks: {probe['error']}")
     probe = probe["value"]
     budget = memory_budget(device, max_mem_gb)
-    _log(
+    measure.log(
         f"device {probe['device']['name']}: copy bandwidth "
         + ", ".join(f"{k} {v:.1f} GB/s" for k, v in probe["bandwidth"]["copy_gbps"].items())
         + f"; memory budget per case {budget / 1e9:.1f} GB"
@@ -219,7 +217,7 @@ def run(device, families, quick, repeats, min_time, max_mem_gb, case_timeout):
                         else:
                             row.update(status="failed", note=f"failed: {result['error']}")
                     rows.append(row)
-                    _log(_progress(row))
+                    measure.log(_progress(row))
     derive(rows, probe["bandwidth"]["reference_gbps"])
     return {
         "kind": "losses",

@@ -39,6 +39,11 @@ import time
 import traceback
 
 
+def log(message):
+    """Progress goes to stderr, so stdout stays free for what a caller pipes."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def summarize(seconds):
     """{"median", "min", "max", "n"} of a list of per-call times (seconds)."""
     return {
@@ -114,6 +119,11 @@ def _child_main(conn, target, kwargs):
         result["traceback"] = traceback.format_exc()[-4000:]
     conn.send(result)
     conn.close()
+    # Skip the interpreter's teardown: TensorFlow's function destructors print spurious errors
+    # when they run after module globals are gone, and nothing is left to clean up.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class ChildRunner:

@@ -18,7 +18,9 @@ def _user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as err:
-            raise click.ClickException(str(err).strip("'\"")) from None
+            # KeyError's str() is the repr of its argument; the others read as written.
+            message = err.args[0] if isinstance(err, KeyError) and err.args else err
+            raise click.ClickException(str(message)) from None
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -68,18 +70,33 @@ def run(task, data, root, epochs, loss_spec, orchestrator, beam_args):
     loss = _loss_option(loss_spec)
     _check_writable(root)
     _quiet_libraries()
-    layout = local.run(
-        task,
-        root,
-        data=data,
-        orchestrator=orchestrator,
-        beam_args=list(beam_args) or None,
-        progress=True,
-        epochs=epochs,
-        loss=loss,
+    pipeline, layout = local.build(
+        task, root, data=data, beam_args=list(beam_args) or None, epochs=epochs, loss=loss
     )
+    try:
+        local.execute(pipeline, layout, orchestrator=orchestrator, progress=True)
+    except Exception as err:  # noqa: BLE001  a failed component: say which, and why, in one line
+        raise click.ClickException(_failure(layout, err)) from None
     click.echo(f"pipeline root: {layout.pipeline_root}")
     click.echo(f"metadata:      {layout.metadata_path}")
+
+
+def _failure(layout, err) -> str:
+    from pipelines import results
+
+    failed = [
+        row.component
+        for row in results.executions(layout.metadata_path, layout.pipeline_name)
+        if row.state == "FAILED"
+    ]
+    reason = next(
+        (line for line in reversed(str(err).strip().splitlines()) if line.strip()), repr(err)
+    )
+    where = f"{failed[-1]} failed" if failed else "the pipeline failed"
+    return (
+        f"{where}: {reason.strip()}\n(completed components are cached under "
+        f"{layout.pipeline_root}; rerun the same command to resume)"
+    )
 
 
 def _quiet_libraries():

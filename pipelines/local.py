@@ -91,9 +91,14 @@ def build(task_name, root, *, data=None, beam_args=None, **trainer_overrides):
 
 def run(task_name, root, *, orchestrator="beam", progress=False, **kwargs) -> RunLayout:
     """Builds and runs the task's pipeline; `progress` prints a line per component."""
+    pipeline, layout = build(task_name, root, **kwargs)
+    execute(pipeline, layout, orchestrator=orchestrator, progress=progress)
+    return layout
+
+
+def execute(pipeline, layout: RunLayout, *, orchestrator="beam", progress=False) -> None:
     if orchestrator not in ORCHESTRATORS:
         raise ValueError(f"orchestrator must be one of {', '.join(ORCHESTRATORS)}")
-    pipeline, layout = build(task_name, root, **kwargs)
     runner = BeamDagRunner() if orchestrator == "beam" else tfx.orchestration.LocalDagRunner()
     watch = (
         component_progress(layout.metadata_path, layout.pipeline_name)
@@ -102,4 +107,3 @@ def run(task_name, root, *, orchestrator="beam", progress=False, **kwargs) -> Ru
     )
     with watch:
         runner.run(pipeline)
-    return layout

@@ -26,6 +26,7 @@ import matplotlib
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 from tensorflow_model_analysis.proto import config_pb2
 from tensorflow_model_analysis.slicer import slicer_lib
@@ -237,7 +238,7 @@ def _curves(result) -> dict:
                 if not matrices:
                     continue
                 matrices = sorted(matrices, key=lambda m: float(m.get("threshold", 0.0)))
-                name = "/".join(part for part in (output, sub_key) if part) or "overall"
+                name = "/".join(part for part in (output, sub_key) if part) or "model"
                 curves[name] = {
                     field: [float(m.get(source, 0.0)) for m in matrices]
                     for field, source in (
@@ -297,7 +298,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}td.missing{color:#8c95
 .badge{display:inline-block;padding:2px 12px;border-radius:12px;font-weight:600}
 .badge.pass{background:#dafbe1;color:#1a7f37}.badge.fail{background:#ffebe9;color:#cf222e}
 td.pass{color:#1a7f37}td.fail{color:#cf222e;font-weight:600}
-tr.small{background:#fff8c5}.flag{font-size:11px;color:#9a6700;margin-left:6px}
+tr.small{background:#fff8c5}tbody th{white-space:nowrap}
+.flag{font-size:11px;color:#9a6700;margin-left:6px}
 figure{margin:10px 0}figure img{max-width:100%}figcaption{color:#59636e;font-size:12px}
 .row{display:flex;flex-wrap:wrap;gap:8px 40px;align-items:flex-start}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.meta dd{margin:0}
@@ -545,9 +547,11 @@ def _per_class_html(overall: dict) -> str:
         ax.set_xlabel("class id")
         if all(0 <= v <= 1 for values in metrics.values() for v in values.values()):
             ax.set_ylim(0, 1.15)
-        ax.set_title(f"{prefix}per class · overall slice", fontsize=10)
+        ax.set_title(" · ".join(filter(None, (head, "per class", "overall slice"))), fontsize=10)
         fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
-        caption = f"{prefix}one-vs-rest metrics per class id (per label for multi-label tasks)"
+        caption = "One-vs-rest metrics per class id (per label for multi-label tasks)" + (
+            f", head {head}" if head else ""
+        )
         figures.append(_figure(fig, "per-class", caption, head=head))
     return "<h3>Per class</h3>" + "".join(figures) if figures else ""
 
@@ -555,7 +559,7 @@ def _per_class_html(overall: dict) -> str:
 def _curves_html(curves: dict, overall: dict) -> str:
     if not curves:
         return ""
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
     roc, pr = fig.subplots(1, 2)
     for name, points in curves.items():
         auc = overall.get(re.sub(r"(classId:\d+)$", r"auc/\1", name))
@@ -592,6 +596,7 @@ def _training_html(training: dict) -> str:
             epochs, values = zip(*points, strict=True)
             ax.plot(epochs, values, marker="." if len(points) < 30 else None, label=split)
         ax.set(title=metric, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in axes[len(training) :]:

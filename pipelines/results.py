@@ -8,6 +8,7 @@ from typing import NamedTuple
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_model_analysis.writers import eval_config_writer
 
 
 class NoEvaluation(LookupError):
@@ -51,6 +52,24 @@ class ExecutionRow(NamedTuple):
     component: str
     state: str  # NEW | RUNNING | COMPLETE | FAILED | CACHED | CANCELED
     seconds: float
+
+
+def latest_output(metadata_path: str, pipeline_name: str, component: str, key: str) -> str:
+    """URI of the newest LIVE artifact `component` wrote under output `key` (TFX lays
+    outputs out as <pipeline_root>/<component>/<key>/<execution id>)."""
+    store = _store(metadata_path)
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if context is None:
+        raise LookupError(f"no pipeline {pipeline_name!r} in {metadata_path}")
+    marker = f"{os.sep}{component}{os.sep}{key}{os.sep}"
+    found = [
+        a
+        for a in store.get_artifacts_by_context(context.id)
+        if marker in a.uri and a.state == metadata_store_pb2.Artifact.LIVE
+    ]
+    if not found:
+        raise LookupError(f"{pipeline_name}: no {component}.{key} output in {metadata_path}")
+    return max(found, key=lambda a: a.id).uri
 
 
 def executions(metadata_path: str, pipeline_name: str) -> list[ExecutionRow]:
@@ -108,11 +127,12 @@ def _flatten(per_output: dict) -> dict:
 def load_eval_result(uri: str) -> tfma.EvalResult:
     """The candidate's TFMA result (metrics and plots) in an Evaluator output directory."""
     # With a baseline, TFMA keys the candidate's metrics by model name; without one, the
-    # Evaluator drops the baseline spec and the single model's name is empty.
-    result = tfma.load_eval_result(uri, model_name="candidate")
-    if not result.slicing_metrics:
-        result = tfma.load_eval_result(uri)
-    return result
+    # Evaluator drops the baseline spec and the single model's name is empty. Asking for a
+    # name the run lacks would log a warning per slice, so ask the run which it has.
+    model_locations = eval_config_writer.load_eval_run(uri)[3]
+    return tfma.load_eval_result(
+        uri, model_name="candidate" if "candidate" in model_locations else None
+    )
 
 
 def evaluation(metadata_path: str, pipeline_name: str) -> Evaluation:
@@ -147,7 +167,7 @@ def _linked(store, execution_id: int, event_type, key: str) -> list:
 def model_run_uri(metadata_path: str, pipeline_name: str) -> str | None:
     """The Trainer's `model_run` directory (TensorBoard logs, loss.json) of the model the latest
     evaluation judged, followed through lineage so a newer, unevaluated Trainer run is not
-    mistaken for it. None when the root holds no evaluation."""
+    mistaken for it. None without an evaluation or a recorded Trainer run behind it."""
     store = _store(metadata_path)
     evaluation_artifact = latest_artifacts(metadata_path, pipeline_name).get("ModelEvaluation")
     if evaluation_artifact is None:

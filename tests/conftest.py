@@ -15,9 +15,11 @@ def rng():
     return np.random.default_rng(0)
 
 
-# In-process Beam keeps each component's start-up cheap on small CI machines; the default
-# multi-processing DirectRunner is exercised by its own test.
-FAST_BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+# No Beam args: the in-process DirectRunner. Any non-empty args make every TFX Beam
+# component build an sdist of TFX for remote workers first (tfx.utils.dependency_utils),
+# seconds of CPU each that a local run does not need. The default multi-processing args
+# are exercised by their own test.
+FAST_BEAM_ARGS = []
 
 
 def run_task(root, task, **kwargs):

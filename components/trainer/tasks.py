@@ -208,7 +208,9 @@ def multilabel(tft_output, config: TrainerConfig) -> Built:
     def split(batch):
         return {"features_z": batch["features_z"]}, batch["labels_multi_hot"]
 
-    metrics = [tf.keras.metrics.AUC(multi_label=True, name="auc")]
+    # Not multi_label=True: its per-label variables are built on first use, and TFMA cannot
+    # restore them when it loads the compiled model.
+    metrics = [tf.keras.metrics.AUC(name="micro_auc")]
     return Built(model, loss, metrics, split, raw_label_keys=("labels",))
 
 

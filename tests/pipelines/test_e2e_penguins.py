@@ -19,7 +19,7 @@ def evaluation(penguins_run):
 
 def test_every_component_completed(penguins_run):
     rows = results.executions(penguins_run.metadata_path, penguins_run.pipeline_name)
-    states = {component: state for component, state, _ in rows}
+    states = {row.component: row.state for row in rows}
     for component in (
         "CsvExampleGen",
         "StatisticsGen",

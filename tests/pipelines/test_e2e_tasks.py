@@ -1,8 +1,8 @@
 """The four other tasks end to end, each against a floor a broken model cannot reach."""
 
 import pytest
-
 from conftest import run_task
+
 from pipelines import datasets, results
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,8 @@ def test_correlation_reaches_90_percent_of_the_optimal_ccc(tmp_path):
 
 
 def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path):
-    layout = run_task(tmp_path, "multilabel")
+    # The default Beam args: the DirectRunner in multi-processing mode over all cores.
+    layout = run_task(tmp_path, "multilabel", beam_args=None)
     metadata = datasets.read_metadata(layout.data_dir)
     constant = metadata["ranking_loss_constant"]
     evaluation = _evaluate(layout)
@@ -49,8 +50,18 @@ def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path):
     assert evaluation.blessed
 
 
-def test_multitask_on_local_dag_runner_beats_constant_predictors(tmp_path):
-    layout = run_task(tmp_path, "multitask", orchestrator="local")
+@pytest.mark.xdist_group("penguins")
+def test_multitask_on_local_dag_runner_shares_a_root_and_beats_constant_predictors(penguins_run):
+    """Runs in the penguins run's root: one MLMD database, two pipelines."""
+    before = results.evaluation(penguins_run.metadata_path, penguins_run.pipeline_name)
+    layout = run_task(penguins_run.root, "multitask", orchestrator="local")
+    assert layout.metadata_path == penguins_run.metadata_path
+    after = results.evaluation(penguins_run.metadata_path, penguins_run.pipeline_name)
+    assert after.uri == before.uri and after.metrics == before.metrics
+    assert set(results.pipeline_names(layout.metadata_path)) >= {
+        "losskit-penguins",
+        "losskit-multitask",
+    }
     overall = _evaluate(layout).overall()
     # Constant predictors: accuracy of the majority class (152 of 344), MSE of the mean on a
     # z-scored target (≈ 1).

@@ -153,3 +153,20 @@ def test_trainer_placement_matches_the_node_pool_deploy_creates(tmp_path):
     pool = node_pool_spec()
     assert selects(config["nodeSelector"]["labels"], pool["labels"])
     assert tolerates_all(config["tolerations"], pool["taints"])
+
+
+def test_no_secret_reaches_the_compiled_file(compiled):
+    import re
+
+    with open(compiled) as f:
+        text = f.read()
+    for pattern in (
+        r"(?i)password",
+        r"(?i)secret",
+        r"(?i)token",
+        r"(?i)api[_-]?key",
+        r"(?i)credential",
+        r"AKIA[0-9A-Z]{16}",
+        r"-----BEGIN",
+    ):
+        assert not re.search(pattern, text), pattern

@@ -43,7 +43,9 @@ PROBE = """JSON.stringify({
     (tr) => ({slice: tr.dataset.slice, count: tr.dataset.exampleCount,
               small: tr.dataset.small})),
   checks: Array.from(document.querySelectorAll('table[data-table="thresholds"] tr[data-slice]'),
-    (tr) => ({slice: tr.dataset.slice, metric: tr.dataset.metric, result: tr.dataset.result})),
+    (tr) => ({slice: tr.dataset.slice, metric: tr.dataset.metric, kind: tr.dataset.kind,
+              result: tr.dataset.result,
+              value: tr.querySelector("td[data-value]")?.dataset.value})),
   blessed: document.querySelector("[data-blessed]").dataset.blessed,
   charts: Array.from(document.querySelectorAll("figure[data-chart]"), (f) => f.dataset.chart),
   images: Array.from(document.images, (img) => ({complete: img.complete,
@@ -55,12 +57,25 @@ PROBE = """JSON.stringify({
 
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    pytest.skip(
-        "headless Chromium not found; install it with "
-        "`sudo apt-get install -y chromium` (Debian/Ubuntu) or `make browser`"
-    )
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("headless Chromium not found: install it with `apt-get install -y chromium`")
+
+
+def devtools_port(profile, browser) -> str:
+    """The port Chromium writes into its profile once DevTools listens."""
+    port_file = os.path.join(profile, "DevToolsActivePort")
+    deadline = time.monotonic() + 60
+    while True:
+        if os.path.exists(port_file):
+            with open(port_file) as f:
+                port = f.readline().strip()
+            if port:
+                return port
+        assert browser.poll() is None, "chromium exited at start-up"
+        assert time.monotonic() < deadline, "chromium did not open its DevTools port"
+        time.sleep(0.1)
 
 
 class DevTools:
@@ -120,13 +135,7 @@ def open_page(path, screenshot):
         stderr=subprocess.DEVNULL,
     )
     try:
-        port_file = os.path.join(profile, "DevToolsActivePort")
-        deadline = time.monotonic() + 60
-        while not os.path.exists(port_file) or not open(port_file).read().strip():
-            assert browser.poll() is None, "chromium exited at start-up"
-            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-            time.sleep(0.1)
-        port = open(port_file).read().split()[0]
+        port = devtools_port(profile, browser)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
             target = next(t for t in json.load(r) if t["type"] == "page")
         page = DevTools(target["webSocketDebuggerUrl"])
@@ -139,6 +148,7 @@ def open_page(path, screenshot):
             deviceScaleFactor=1,
             mobile=False,
         )
+        page.events.clear()  # about:blank's own load event must not count as the page's
         page.send("Page.navigate", url=f"file://{os.path.abspath(path)}")
         page.wait_for("Page.loadEventFired")
         probe = page.send("Runtime.evaluate", expression=PROBE, returnByValue=True)
@@ -151,20 +161,12 @@ def open_page(path, screenshot):
         )
         with open(screenshot, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
+        page.socket.close()
         return json.loads(probe["result"]["value"]), page.errors()
     finally:
         browser.terminate()
         browser.wait(timeout=30)
         shutil.rmtree(profile, ignore_errors=True)
-
-
-# TEMPORARY (development): the finished run at /tmp/r2 instead of tests/conftest.py's
-# session run. Delete this fixture to use the shared `penguins_run`.
-@pytest.fixture(scope="session")
-def penguins_run():
-    from pipelines.local import RunLayout
-
-    return RunLayout(root="/tmp/r2", task="penguins")
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +228,10 @@ def test_blessing_and_the_thresholds_behind_it(rendered, evaluation):
     assert set(overall_checks) >= {"auc/macro", *(f"auc/classId:{i}" for i in range(3))}
     all_passed = all(c["result"] == "pass" for c in dom["checks"])
     assert all_passed == evaluation.validation_ok
+    for check in dom["checks"]:  # the page names metrics and slices as results.evaluation does
+        if check["kind"] == "value":
+            expected = evaluation.metrics[check["slice"]][check["metric"]]
+            assert float(check["value"]) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.e2e
@@ -249,6 +255,22 @@ def test_page_is_self_contained(report):
     for attribute in ("src=", "href="):
         for value in page.split(attribute)[1:]:
             assert value[1:].startswith(("data:", "#")), value[:60]
+
+
+def test_the_console_probe_sees_errors(tmp_path):
+    """Guards the assertion above: a page with a blocked fetch, a console.error and an
+    uncaught exception yields three errors."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!doctype html><meta http-equiv="Content-Security-Policy" content="img-src data:">'
+        '<p data-blessed="false"></p><img src="http://example.invalid/x.png">'
+        '<script>console.error("boom"); undefinedFunction();</script>'
+    )
+    _, errors = open_page(str(page), str(tmp_path / "broken.png"))
+    assert len(errors) == 3, errors
+    assert any("Content Security Policy" in e for e in errors)
+    assert "boom" in errors
+    assert any("undefinedFunction" in e for e in errors)
 
 
 def _mlmd_without_evaluation(root):

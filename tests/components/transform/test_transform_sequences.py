@@ -90,6 +90,15 @@ def padding_fn(inputs):
     return outputs
 
 
+def numpy_bucket(length, edges=(10, 20, 30, 40)):
+    """Reference for length_bucket: "0-9", "10-19", …, "40+"."""
+    starts = (0, *edges)
+    for start, end in zip(starts, edges, strict=False):
+        if length < end:
+            return f"{start}-{end - 1}"
+    return f"{edges[-1]}+"
+
+
 def test_pad_fixed_and_analysed_lengths(run_transform, rng):
     rows = sequences(rng)
     run = run_transform(
@@ -117,6 +126,7 @@ def test_tagging_quantile_length_and_pre_truncation(run_transform, rng):
         "tag_ids": tf.io.FixedLenFeature([2], tf.int64),
         "mask": tf.io.FixedLenFeature([2], tf.float32),
         "length": tf.io.FixedLenFeature([], tf.int64),
+        "length_bucket": tf.io.FixedLenFeature([], tf.string),
     }
     vocabulary = [int(token) for token in run.output.vocabulary_by_name(TOKEN_VOCAB)]
     assert sorted(vocabulary) == sorted({t for row in tokens for t in row})
@@ -128,8 +138,14 @@ def test_tagging_quantile_length_and_pre_truncation(run_transform, rng):
     np.testing.assert_array_equal(run.column("length"), length)
     np.testing.assert_array_equal(run.column("tag_ids"), numpy_pad(tags, 2, TAG_PAD_ID, "pre")[0])
     assert read_tagging_vocab_size(run.output) == len(vocabulary) + 2  # padding and OOV
+    expected_buckets = [numpy_bucket(n) for n in length]
+    assert [b.decode() for b in run.column("length_bucket")] == expected_buckets
 
     run.assert_serving_matches()
+    # Serving requests carry no tags: the token features must not depend on them.
+    served = run.serve(drop=("tags",))
+    for name in ("token_ids", "mask", "length", "length_bucket"):
+        np.testing.assert_array_equal(served[name], run.column(name), err_msg=name)
 
 
 def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transform, rng):
@@ -151,6 +167,7 @@ def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transfor
         "y": tf.io.FixedLenFeature([4], tf.float32),
         "mask": tf.io.FixedLenFeature([4], tf.float32),
         "length": tf.io.FixedLenFeature([], tf.int64),
+        "length_bucket": tf.io.FixedLenFeature([], tf.string),
     }
     x = run.column("x")
     for channel, name in enumerate(CORRELATION_INPUTS):
@@ -163,3 +180,6 @@ def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transfor
     np.testing.assert_array_equal(run.column("length"), length)
 
     run.assert_serving_matches()
+    served = run.serve(drop=("y",))
+    for name in ("x", "mask", "length"):
+        np.testing.assert_array_equal(served[name], run.column(name), err_msg=name)

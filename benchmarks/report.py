@@ -1,0 +1,261 @@
+"""Markdown tables from the result files in ``benchmarks/results/`` (``python -m benchmarks.run
+--markdown`` rewrites ``benchmarks/results/README.md`` from them without measuring anything)."""
+
+import glob
+import os
+
+from benchmarks import measure
+
+FAMILY_TITLES = {
+    "bpmll": "BP-MLL: factorised vs pairwise (B, L, L) vs per-sample loop",
+    "masked_ce": "Masked sparse cross-entropy vs Keras ignore_class vs unmasked",
+    "correlation": "Correlation losses vs MSE",
+    "gmm": "Gaussian-mixture curve loss: vectorised vs per-component loop",
+}
+METHOD = """\
+How these were measured (see `benchmarks/measure.py`):
+
+- Each loss case (implementation × shape × jit) runs forward + backward
+  (`GradientTape` inside one `tf.function`) in a child process of its own, forked from a server
+  that has only imported TensorFlow. Times are per call: median and min–max over the repeats,
+  each repeat as many calls as fill `min_time`. On a GPU the clock stops after
+  `tf.test.experimental.sync_devices()`.
+- **peak tensors**: TensorFlow allocator peak above the live inputs over one steady-state call
+  (`tf.config.experimental.reset_memory_stats` / `get_memory_info`, CPU and GPU alike).
+  **peak RSS Δ** (CPU): `VmHWM` (reset through `/proc/self/clear_refs`) minus `VmRSS` around the
+  first call in the fresh process; it includes XLA compilation (~40–80 MB) and allocator
+  rounding, so it only separates implementations at large shapes.
+- **× ref**: this implementation ÷ the first one of its table, same shape and jit setting
+  (memory from peak tensors).
+- **GB/s**: the minimum traffic (inputs read once, gradient written once) ÷ median time;
+  **% copy** compares it with the best copy bandwidth measured on the same device in the same run.
+- Cases run one after another on a shared, noisy machine: compare numbers within one table,
+  not across runs or machines.
+"""
+
+
+def _time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _bytes(value):
+    if value is None:
+        return "–"
+    if abs(value) >= 2**30:
+        return f"{value / 2**30:.2f} GiB"
+    if abs(value) >= 2**20:
+        return f"{value / 2**20:.1f} MiB"
+    return f"{value / 2**10:.0f} KiB"
+
+
+def _ratio(value):
+    if value is None:
+        return "–"
+    return f"{value:.2f}×" if value < 10 else f"{value:.0f}×"
+
+
+def _timing(row):
+    s = row["seconds"]
+    return f"{_time(s['median'])} ({_time(s['min'])}–{_time(s['max'])})"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _shape(shape):
+    return ", ".join(f"{dim}={value}" for dim, value in shape.items())
+
+
+def _host_line(document):
+    host = document["host"]
+    config = document.get("config", {})
+    load = host.get("load_average", [None])[0]
+    end = config.get("load_average_end", [None])[0]
+    parts = [
+        f"{host['cpu']} × {host['cpu_count']} cores",
+        f"{host['memory_total_bytes'] / 2**30:.0f} GiB",
+        f"load {load:.1f} → {end:.1f}" if load is not None and end is not None else None,
+        f"git {host['git']}" if host.get("git") else None,
+        host["time"],
+    ]
+    if config.get("wall_s"):
+        parts.append(f"run took {config['wall_s'] / 60:.1f} min")
+    return "; ".join(part for part in parts if part)
+
+
+def losses_section(document):
+    device = document["device"]
+    config = document["config"]
+    title = "CPU" if device["kind"] == "cpu" else f"GPU {device['name']}"
+    bandwidth = document["bandwidth"]
+    copies = ", ".join(f"{k} {v:.1f}" for k, v in bandwidth["copy_gbps"].items())
+    lines = [
+        f"## Losses on {title}",
+        "",
+        f"TensorFlow {device['tensorflow']}; {_host_line(document)}; "
+        f"{config['repeats']} repeats{' (--quick)' if config['quick'] else ''}. "
+        f"Copy bandwidth (GB/s, read + write): {copies}.",
+        "",
+        _headlines(document["cases"]),
+    ]
+    rss = device["kind"] == "cpu"
+    for family, title in FAMILY_TITLES.items():
+        rows = [row for row in document["cases"] if row["family"] == family]
+        if not rows:
+            continue
+        header = ["shape", "XLA", "implementation", "time (min–max)", "× ref", "peak tensors"]
+        header += ["peak RSS Δ"] if rss else []
+        header += ["mem × ref", "GB/s", "% copy"]
+        body = []
+        for row in rows:
+            cells = [_shape(row["shape"]), "yes" if row["jit"] else "no", row["impl"]]
+            if row["status"] != "ok":
+                cells += [row["note"]] + ["–"] * (len(header) - 4)
+            else:
+                cells += [
+                    _timing(row),
+                    _ratio(row.get("time_ratio")),
+                    _bytes(row["peak_alloc_bytes"]),
+                ]
+                cells += [_bytes(row.get("peak_rss_bytes"))] if rss else []
+                cells += [
+                    _ratio(row.get("memory_ratio")),
+                    f"{row['achieved_gbps']:.2f}",
+                    f"{100 * row['bandwidth_fraction']:.0f} %",
+                ]
+            body.append(cells)
+        lines += ["", f"### {title}", "", _table(header, body)]
+    return "\n".join(lines)
+
+
+def _headlines(rows):
+    """Per non-reference implementation, its time and memory ratios at each shape it ran."""
+    body = []
+    seen = []
+    for row in rows:
+        key = (row["family"], row["impl"], tuple(row["shape"].items()))
+        if row["impl"] == row["reference"] or key in seen:
+            continue
+        seen.append(key)
+        pair = {
+            other["jit"]: other
+            for other in rows
+            if (other["family"], other["impl"], tuple(other["shape"].items())) == key
+        }
+        cells = [f"{row['impl']} ÷ {row['reference']}", _shape(row["shape"])]
+        for jit in (False, True):
+            other = pair.get(jit)
+            if other is None or other["status"] != "ok":
+                cells += ["skipped" if other and other["status"] == "skipped" else "–"] * 2
+            else:
+                cells += [_ratio(other.get("time_ratio")), _ratio(other.get("memory_ratio"))]
+        body.append(cells)
+    header = ["comparison", "shape", "time ×", "memory ×", "time × (XLA)", "memory × (XLA)"]
+    return "Ratios (> 1: the second one is faster / smaller):\n\n" + _table(header, body)
+
+
+def transform_section(document):
+    lines = [
+        "## Transform throughput (tagging preprocessing_fn, HMM sequences, DirectRunner)",
+        "",
+        _host_line(document) + f"; {document['config']['repeats']} repeats.",
+        "",
+    ]
+    header = [
+        "examples",
+        "Beam mode",
+        "wall (min–max)",
+        "examples/s",
+        "marginal examples/s",
+        "speed-up vs in_memory",
+    ]
+    body = []
+    for row in document["cases"]:
+        cells = [f"{row['num_examples']:,}", f"`{' '.join(row['beam_args'])}`"]
+        if row["status"] != "ok":
+            cells += [row["note"], "–", "–", "–"]
+        else:
+            marginal = row.get("marginal_examples_per_s")
+            cells += [
+                _timing(row),
+                f"{row['examples_per_s']:,.0f}",
+                f"{marginal:,.0f}" if marginal else "–",
+                _ratio(row.get("speedup_vs_in_memory")),
+            ]
+        body.append(cells)
+    lines.append(_table(header, body))
+    lines += [
+        "",
+        "Wall time covers the whole Beam pipeline (construction, preprocessing_fn tracing, worker"
+        " start-up, analyse, transform, encode and write); marginal = extra examples ÷ extra"
+        " seconds from the next smaller size, i.e. the rate once start-up is paid.",
+    ]
+    return "\n".join(lines)
+
+
+def pipelines_section(document):
+    config = document["config"]
+    lines = [
+        "## Pipeline components (BeamDagRunner, seconds from ML Metadata)",
+        "",
+        f"{_host_line(document)}; `{' '.join(config['beam_args'])}`, {config['epochs']} epochs.",
+        "",
+    ]
+    body = []
+    for row in document["cases"]:
+        if row["status"] != "ok":
+            body.append([row["task"], row["note"], "–", "–"])
+            continue
+        for execution in row["executions"]:
+            body.append(
+                [
+                    row["task"],
+                    execution["component"],
+                    execution["state"],
+                    f"{execution['seconds']:.1f}",
+                ]
+            )
+        body.append([row["task"], "**whole run (wall)**", "", f"{row['wall_s']:.1f}"])
+    lines.append(_table(["task", "component", "state", "seconds"], body))
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "losses": losses_section,
+    "transform": transform_section,
+    "pipelines": pipelines_section,
+}
+ORDER = {"losses": 0, "transform": 1, "pipelines": 2}
+
+
+def render(results_dir):
+    """The markdown document for every ``*.json`` result in ``results_dir``."""
+    documents = [measure.read_json(path) for path in sorted(glob.glob(f"{results_dir}/*.json"))]
+    documents.sort(key=lambda document: ORDER.get(document.get("kind"), 9))
+    parts = [
+        "# Benchmark results",
+        "",
+        "Generated by `python -m benchmarks.run --markdown` from the JSON files beside this one;"
+        " `make bench` measures again (CPU), `python -m benchmarks.run --device gpu` adds a GPU.",
+        "",
+        METHOD,
+    ]
+    for document in documents:
+        section = SECTIONS.get(document.get("kind"))
+        if section is not None:
+            parts += [section(document), ""]
+    return "\n".join(parts)
+
+
+def write(results_dir):
+    path = os.path.join(results_dir, "README.md")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(render(results_dir))
+    return path

@@ -1,0 +1,163 @@
+"""The real run_fn, with FnArgs built the way TFX's Trainer executor builds them, on the
+transform output of a real penguins pipeline run; then TFMA on the model it exports."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+import tensorflow_transform as tft
+from sklearn.metrics import roc_auc_score
+from tfx.components.trainer import fn_args_utils
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import path_utils
+
+from components.evaluator import configs
+from components.evaluator.model_loader import custom_eval_shared_model
+from components.trainer.export import signatures
+from components.trainer.run import LOSS_RECORD, run_fn
+from components.transform import read_species_class_weights
+from pipelines import results
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("penguins")]
+
+
+def _outputs(run):
+    def uri(component, key):
+        return results.latest_output(run.metadata_path, run.pipeline_name, component, key)
+
+    return {
+        "examples": uri("CsvExampleGen", "examples"),
+        "transformed": uri("Transform", "transformed_examples"),
+        "graph": uri("Transform", "transform_graph"),
+        "schema": uri("Transform", "post_transform_schema"),
+    }
+
+
+def _fn_args(outputs, out_dir, custom_config):
+    """What tfx.components.trainer.executor.GenericExecutor hands run_fn."""
+    examples = standard_artifacts.Examples()
+    examples.uri = outputs["transformed"]
+    examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
+    graph = standard_artifacts.TransformGraph()
+    graph.uri = outputs["graph"]
+    schema = standard_artifacts.Schema()
+    schema.uri = outputs["schema"]
+    input_dict = {"examples": [examples], "transform_graph": [graph], "schema": [schema]}
+    exec_properties = {
+        "train_args": json.dumps({"splits": ["train"]}),
+        "eval_args": json.dumps({"splits": ["eval"]}),
+        "custom_config": json.dumps(custom_config),
+    }
+    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, str(out_dir / "w"))
+    fn_args.serving_model_dir = path_utils.serving_model_dir(str(out_dir / "model"))
+    fn_args.eval_model_dir = path_utils.eval_model_dir(str(out_dir / "model"))
+    fn_args.model_run_dir = str(out_dir / "model_run")
+    fn_args.custom_config = custom_config
+    return fn_args
+
+
+def _raw_eval(outputs):
+    files = glob.glob(os.path.join(outputs["examples"], "Split-eval", "*"))
+    records = list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator())
+    examples = [tf.train.Example.FromString(r) for r in records]
+    return files, records, examples
+
+
+def _feature(example, key):
+    values = example.features.feature[key].bytes_list.value
+    return values[0].decode() if values else None
+
+
+@pytest.fixture(scope="module")
+def trained(penguins_run, tmp_path_factory):
+    outputs = _outputs(penguins_run)
+    out = tmp_path_factory.mktemp("run_fn")
+    fn_args = _fn_args(outputs, out, {"task": "penguins", "epochs": 15, "batch_size": 16})
+    run_fn(fn_args)
+    return outputs, fn_args
+
+
+def _analyze(model_dir, outputs, out_dir):
+    files, _, _ = _raw_eval(outputs)
+    eval_config = configs.penguins(num_classes=3, with_baseline=False)
+    shared = custom_eval_shared_model(model_dir, "", eval_config)
+    return tfma.run_model_analysis(
+        eval_shared_model=shared,
+        eval_config=eval_config,
+        data_location=files[0],
+        file_format="tfrecords",
+        output_path=str(out_dir),
+    ), eval_config
+
+
+def _predict(model_dir, records):
+    model = tf.saved_model.load(model_dir)
+    return model.signatures["serving_default"](examples=tf.constant(records))["outputs"].numpy()
+
+
+def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
+    outputs, fn_args = trained
+    model = tf.saved_model.load(fn_args.serving_model_dir)
+    assert {"serving_default", "transform_features"} <= set(model.signatures)
+    with open(os.path.join(fn_args.model_run_dir, LOSS_RECORD)) as f:
+        record = json.load(f)
+    assert record["loss"][""]["class_name"] == "losskit>ClassWeightedCrossentropy"
+    weights = record["loss"][""]["config"]["class_weights"]
+    # The balanced table of the analysed (train) split: n / (C · n_c).
+    _, expected = read_species_class_weights(tft.TFTransformOutput(outputs["graph"]), {})
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    assert glob.glob(os.path.join(fn_args.model_run_dir, "train", "events.*"))
+
+
+def test_tfma_auc_equals_sklearn_on_the_same_predictions(trained, tmp_path):
+    outputs, fn_args = trained
+    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path)
+    _, records, examples = _raw_eval(outputs)
+    probs = _predict(fn_args.serving_model_dir, records)
+    names, _ = read_species_class_weights(tft.TFTransformOutput(outputs["graph"]), {})
+    labels = np.array([names.index(_feature(e, "species")) for e in examples])
+    overall = dict(result.slicing_metrics)[()][""]
+    for class_id in range(3):
+        tfma_auc = overall[f"classId:{class_id}"]["auc"]["doubleValue"]
+        sk_auc = roc_auc_score(labels == class_id, probs[:, class_id])
+        # TFMA's AUC is a 10k-threshold Riemann sum; sklearn's is exact.
+        assert tfma_auc == pytest.approx(sk_auc, abs=2e-3)
+    islands = {}
+    for example in examples:
+        islands[_feature(example, "island")] = islands.get(_feature(example, "island"), 0) + 1
+    for slice_key, metrics in result.slicing_metrics:
+        if slice_key and slice_key[0][0] == "island":
+            count = metrics[""][""]["example_count"]["doubleValue"]
+            assert count == islands[slice_key[0][1]]
+    assert sum(1 for k, _ in result.slicing_metrics if k and k[0][0] == "island") == len(islands)
+
+
+def test_tfma_loaded_the_model_as_keras(trained, tmp_path):
+    outputs, fn_args = trained
+    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path)
+    overall = dict(result.slicing_metrics)[()][""][""]
+    # The compiled ClassWeightedCrossentropy appears only on the Keras path.
+    assert np.isfinite(overall["loss"]["doubleValue"])
+
+
+def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
+    outputs, fn_args = trained
+    import losses  # noqa: F401  registers the compiled loss for load_model
+
+    model = tf.keras.models.load_model(fn_args.serving_model_dir)
+    head = model.get_layer("probabilities")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    bad_dir = str(tmp_path / "bad")
+    tft_output = tft.TFTransformOutput(outputs["graph"])
+    model.save(
+        bad_dir,
+        save_format="tf",
+        signatures=signatures(model, tft_output, ("species",), model.input_names),
+    )
+    _analyze(bad_dir, outputs, tmp_path / "eval")
+    validation = tfma.load_validation_result(str(tmp_path / "eval"))
+    assert not validation.validation_ok
