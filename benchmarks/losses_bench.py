@@ -2,7 +2,7 @@
 ratios and bandwidth figures derived from the measurements.
 
 This module does not import TensorFlow: every measurement runs in a child process forked from a
-server that has (:mod:`benchmarks.loss_cases`, :mod:`benchmarks.measure`). Within one shape
+server that has imported :mod:`benchmarks.loss_cases` (see :mod:`benchmarks.measure`). Within one shape
 and jit setting the implementations run back to back, so their ratios see the same machine load.
 
 Skipping. Implementations whose memory grows with the square of a dimension (the BP-MLL
@@ -49,11 +49,12 @@ FAMILIES = tuple(SHAPES)
 # Fallback estimate for a quadratic implementation with no smaller shape measured: the pairwise
 # form keeps about this many (B, L, L) float32 tensors for the backward pass.
 PAIR_TENSORS_LIVE = 4
+MIN_RATIO_BYTES = 2**20
 # Calls a case makes besides its timed repeats: first (RSS) call, allocator call, autorange call.
 UNTIMED_CALLS = 3
 # The CPU machines this runs on are shared: a case that takes 8 GB can push a colleague's test
 # run out of memory, so the pairwise BP-MLL at L=4096 (≈8.6 GB) needs --max-mem-gb to run.
-CPU_BUDGET_BYTES = 4 * 10**9
+CPU_BUDGET_BYTES = 6 * 10**9
 PROBE_BYTES = {"cpu": 256 * 2**20, "gpu": 2**30}
 
 
@@ -133,8 +134,12 @@ def skip_reason(row, done, quadratic_dim, budget, case_timeout, repeats):
 
 
 def derive(rows, reference_gbps):
-    """Adds the ratios to the family's reference (same shape and jit; memory from the allocator
-    peaks, which do not hold XLA's compilation) and the achieved bandwidth."""
+    """Adds the ratios to the family's reference (same shape and jit) and the achieved bandwidth.
+
+    Time ratios of medians and of minima (the least disturbed repeat on a busy machine); memory
+    ratios of allocator peaks, which hold no XLA compilation, and only where both are at least
+    ``MIN_RATIO_BYTES`` (small tensors partly bypass the allocator's statistics).
+    """
     for row in rows:
         if row["status"] != "ok":
             continue
@@ -154,7 +159,8 @@ def derive(rows, reference_gbps):
         )
         if reference is not None:
             row["time_ratio"] = median / reference["seconds"]["median"]
-            if reference["peak_alloc_bytes"] > 0:
+            row["time_ratio_min"] = row["seconds"]["min"] / reference["seconds"]["min"]
+            if min(row["peak_alloc_bytes"], reference["peak_alloc_bytes"]) >= MIN_RATIO_BYTES:
                 row["memory_ratio"] = row["peak_alloc_bytes"] / reference["peak_alloc_bytes"]
 
 

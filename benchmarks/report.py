@@ -155,10 +155,17 @@ def _headlines(rows):
             if other is None or other["status"] != "ok":
                 cells += ["skipped" if other and other["status"] == "skipped" else "–"] * 2
             else:
-                cells += [_ratio(other.get("time_ratio")), _ratio(other.get("memory_ratio"))]
+                time_ratio = (
+                    f"{_ratio(other.get('time_ratio'))} ({_ratio(other.get('time_ratio_min'))})"
+                )
+                cells += [time_ratio, _ratio(other.get("memory_ratio"))]
         body.append(cells)
     header = ["comparison", "shape", "time ×", "memory ×", "time × (XLA)", "memory × (XLA)"]
-    return "Ratios (> 1: the second one is faster / smaller):\n\n" + _table(header, body)
+    return (
+        "Ratios A ÷ B, forward + backward (above 1: B is faster / smaller). Time: ratio of"
+        " medians (ratio of minima); memory: allocator peaks, – where either is under 1 MiB.\n\n"
+        + _table(header, body)
+    )
 
 
 def transform_section(document):

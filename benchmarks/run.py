@@ -1,16 +1,15 @@
-"""Command line of the benchmarks: ``python -m benchmarks.run [--quick] [--device gpu] …``.
+"""Command line of the benchmarks (`make bench` runs it with no arguments).
 
-Default (``make bench``): the loss benchmarks and the Transform throughput on CPU, about
-10–15 minutes on 2 busy cores; ``--quick`` is a few minutes. Results go to
-``benchmarks/results/<kind>-<device>.json`` and ``benchmarks/results/README.md`` is regenerated
-from every JSON file there. Examples::
+Default: the loss benchmarks and the Transform throughput on CPU, 10-15 minutes on 2 busy
+cores; --quick takes a few. Results go to benchmarks/results/<kind>-<device>.json, and
+benchmarks/results/README.md is regenerated from every JSON file there.
 
-    python -m benchmarks.run                        # losses + transform, CPU
-    python -m benchmarks.run --quick                # fewer shapes and repeats
-    python -m benchmarks.run --device gpu           # losses on /GPU:0 → losses-gpu-<name>.json
-    python -m benchmarks.run --losses --family bpmll
-    python -m benchmarks.run --pipelines --tasks penguins tagging
-    python -m benchmarks.run --markdown             # only regenerate README.md from the JSON
+  python -m benchmarks.run                       # losses + transform, CPU
+  python -m benchmarks.run --quick               # fewer shapes and repeats
+  python -m benchmarks.run --device gpu          # losses on /GPU:0 -> losses-gpu-<name>.json
+  python -m benchmarks.run --losses --family bpmll
+  python -m benchmarks.run --pipelines --tasks penguins tagging
+  python -m benchmarks.run --markdown            # only regenerate README.md from the JSON
 """
 
 import argparse
@@ -25,7 +24,7 @@ RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
-        description=__doc__.split("\n\n")[1],
+        description=__doc__.split("\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_argument_group(
@@ -41,7 +40,13 @@ def parse_args(argv=None):
         action="store_true",
         help="only regenerate results/README.md from the JSON files; measure nothing",
     )
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="gpu: every loss case on /GPU:0, results in losses-gpu-<device name>.json; stops"
+        " with an error if TensorFlow sees no GPU",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -63,7 +68,7 @@ def parse_args(argv=None):
     losses.add_argument(
         "--max-mem-gb",
         type=float,
-        help="memory one case may use; larger cases are skipped (default: CPU 4 GB or half of"
+        help="memory one case may use; larger cases are skipped (default: CPU 6 GB or half of"
         " MemAvailable if less, GPU 85%% of its memory)",
     )
     losses.add_argument(
@@ -71,7 +76,10 @@ def parse_args(argv=None):
     )
     transform = parser.add_argument_group("transform")
     transform.add_argument(
-        "--transform-repeats", type=int, help="runs per (size, mode) (default 3, quick 1)"
+        "--transform-repeats",
+        type=int,
+        help="runs per (size, mode) (default 2, quick 1: a multi-processing run spends about a"
+        " minute starting its workers)",
     )
     transform.add_argument(
         "--sizes",
@@ -81,12 +89,19 @@ def parse_args(argv=None):
         help="numbers of generated examples (default 10000 100000)",
     )
     pipelines = parser.add_argument_group("pipelines")
-    pipelines.add_argument("--tasks", nargs="+", default=["penguins"], help="default penguins")
+    pipelines.add_argument(
+        "--tasks", nargs="+", default=["penguins"], help="task pipelines to run (default penguins)"
+    )
     pipelines.add_argument("--epochs", type=int, default=2, help="Trainer epochs (default 2)")
     pipelines.add_argument(
-        "--beam-mode", choices=tuple(pipeline_bench.BEAM_MODES), default="in_memory"
+        "--beam-mode",
+        choices=tuple(pipeline_bench.BEAM_MODES),
+        default="in_memory",
+        help="DirectRunner mode of the pipelines' Beam components (default in_memory)",
     )
-    parser.add_argument("--results-dir", default=RESULTS_DIR)
+    parser.add_argument(
+        "--results-dir", default=RESULTS_DIR, help="where the JSON and README.md go"
+    )
     parser.add_argument(
         "--work-dir",
         default=os.path.join("runs", "bench"),
@@ -100,7 +115,7 @@ def parse_args(argv=None):
         parser.error("--device gpu measures the losses only (Transform and pipelines are Beam/CPU)")
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.min_time = args.min_time if args.min_time is not None else (0.05 if args.quick else 0.2)
-    args.transform_repeats = args.transform_repeats or (1 if args.quick else 3)
+    args.transform_repeats = args.transform_repeats or (1 if args.quick else 2)
     return args
 
 

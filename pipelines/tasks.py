@@ -51,7 +51,7 @@ TASKS = {
         dataset="tagging",
         data_format="tfrecord",
         transform_config={"max_length": 40, "num_tags": 4},
-        trainer_config={"epochs": 12, "batch_size": 32, "learning_rate": 0.01},
+        trainer_config={"epochs": 8, "batch_size": 32, "learning_rate": 0.01},
         eval_config=lambda: eval_configs.tagging(),
     ),
     "correlation": Task(
@@ -61,7 +61,7 @@ TASKS = {
         dataset="correlation",
         data_format="tfrecord",
         transform_config={"max_length": 60, "mask_value": -9999.0},
-        trainer_config={"epochs": 12, "batch_size": 32, "learning_rate": 0.01},
+        trainer_config={"epochs": 6, "batch_size": 32, "learning_rate": 0.01},
         eval_config=lambda: eval_configs.correlation(mask_value=-9999.0),
     ),
     "multilabel": Task(

@@ -105,7 +105,7 @@ def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
     assert {"serving_default", "transform_features"} <= set(model.signatures)
     with open(os.path.join(fn_args.model_run_dir, LOSS_RECORD)) as f:
         record = json.load(f)
-    assert record["loss"][""]["class_name"] == "losskit>ClassWeightedCrossentropy"
+    assert record["loss"][""]["registered_name"] == "losskit>ClassWeightedCrossentropy"
     weights = record["loss"][""]["config"]["class_weights"]
     # The balanced table of the analysed (train) split: n / (C · n_c).
     _, expected = read_species_class_weights(tft.TFTransformOutput(outputs["graph"]), {})
@@ -161,3 +161,42 @@ def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
     _analyze(bad_dir, outputs, tmp_path / "eval")
     validation = tfma.load_validation_result(str(tmp_path / "eval"))
     assert not validation.validation_ok
+
+
+_MIRRORED_SCRIPT = """
+import json, pathlib, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, sys.argv[3])
+from test_trainer_run_fn import _fn_args
+from components.trainer.distribution import choose_strategy
+from components.trainer.run import run_fn
+assert choose_strategy("auto").num_replicas_in_sync == 2
+config = {"task": "penguins", "epochs": 3, "batch_size": 8, "distribution": "auto"}
+run_fn(_fn_args(json.loads(sys.argv[1]), pathlib.Path(sys.argv[2]), config))
+"""
+
+
+def test_run_fn_trains_with_mirrored_strategy_over_two_logical_cpus(penguins_run, tmp_path):
+    import subprocess
+    import sys
+
+    outputs = _outputs(penguins_run)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MIRRORED_SCRIPT,
+            json.dumps(outputs),
+            str(tmp_path),
+            os.path.dirname(__file__),
+        ],
+        check=True,
+        timeout=600,
+    )
+    model_dir = path_utils.serving_model_dir(str(tmp_path / "model"))
+    _, records, _ = _raw_eval(outputs)
+    probs = _predict(model_dir, records)
+    assert np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
