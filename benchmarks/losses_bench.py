@@ -46,8 +46,8 @@ SHAPES = {
     ),
 }
 FAMILIES = tuple(SHAPES)
-# Fallback estimate for a quadratic implementation with no smaller shape measured: the pairwise
-# form keeps about this many (B, L, L) float32 tensors for the backward pass.
+# Estimate for a quadratic implementation with no smaller shape measured: the pairwise form
+# without XLA keeps this many (B, L, L) float32 tensors live (measured at L=4096).
 PAIR_TENSORS_LIVE = 4
 MIN_RATIO_BYTES = 2**20
 # Calls a case makes besides its timed repeats: first (RSS) call, allocator call, autorange call.
@@ -104,21 +104,20 @@ def skip_reason(row, done, quadratic_dim, budget, case_timeout, repeats):
         and all(other["shape"][d] == shape[d] for d in shape if d != quadratic_dim)
     ]
     pair_tensor = 4 * math.prod(shape[d] for d in shape if d != quadratic_dim) * value**2
-    need, per_call = PAIR_TENSORS_LIVE * pair_tensor, None
-    basis = f"{PAIR_TENSORS_LIVE} × (B,{quadratic_dim},{quadratic_dim}) float32"
     if smaller:
         # Tensor bytes (the allocator's peak) scale with the shape; RSS also holds a fixed
         # XLA-compilation share that does not, so it would overstate small shapes' growth.
         previous = max(smaller, key=lambda other: other["shape"][quadratic_dim])
         growth = (value / previous["shape"][quadratic_dim]) ** 2
+        need = previous["peak_alloc_bytes"] * growth
         per_call = previous["seconds"]["median"] * growth
-        extrapolated = previous["peak_alloc_bytes"] * growth
-        if extrapolated > need:
-            need = extrapolated
-            basis = (
-                f"{previous['peak_alloc_bytes'] / 1e9:.2f} GB at {quadratic_dim}="
-                f"{previous['shape'][quadratic_dim]} × {growth:.0f}"
-            )
+        basis = (
+            f"{previous['peak_alloc_bytes'] / 1e9:.2f} GB at {quadratic_dim}="
+            f"{previous['shape'][quadratic_dim]} × {growth:.0f}"
+        )
+    else:
+        need, per_call = PAIR_TENSORS_LIVE * pair_tensor, None
+        basis = f"{PAIR_TENSORS_LIVE} × (B,{quadratic_dim},{quadratic_dim}) float32"
     if need > budget:
         return (
             f"skipped: would need ≈{need / 1e9:.1f} GB ({basis}; one (B,{quadratic_dim},"

@@ -49,6 +49,17 @@ def check_compatible(owner, message, **shapes):
             raise shape_error(owner, message, **shapes)
 
 
+def matrix_pair(owner, y_true, y_pred, message):
+    """(y_true, y_pred) as tensors in y_pred's compute dtype; y_pred must be (B, K) and
+    y_true's shape compatible with it (`message` says what both must be)."""
+    y_pred = tf.convert_to_tensor(y_pred)
+    y_pred = tf.cast(y_pred, compute_dtype(y_pred))
+    y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
+    check_rank(owner, "y_pred", y_pred, (2,))
+    check_compatible(owner, message, y_true=y_true.shape, y_pred=y_pred.shape)
+    return y_true, y_pred
+
+
 def check_length(owner, arg, length, dim, what, **shapes):
     """Raises when the static size ``dim`` is known and differs from ``length``."""
     if dim is not None and dim != length:

@@ -5,11 +5,9 @@ import tensorflow as tf
 from losses._checks import (
     EPSILON,
     align_mask,
-    check_compatible,
     check_int,
-    check_rank,
-    compute_dtype,
     keras_mask,
+    matrix_pair,
     shape_error,
 )
 from losses._reduction import RealElementMeanLoss, Reduction
@@ -49,15 +47,8 @@ class IgnoredLabelKLDivergence(RealElementMeanLoss):
     def _prepare(self, y_true, y_pred):
         owner = type(self).__name__
         mask = keras_mask(y_pred)
-        y_pred = tf.convert_to_tensor(y_pred)
-        y_pred = tf.cast(y_pred, compute_dtype(y_pred))
-        y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
-        check_rank(owner, "y_pred", y_pred, (2,))
-        check_compatible(
-            owner,
-            "`y_true` and `y_pred` must both be (B, C) distributions",
-            y_true=y_true.shape,
-            y_pred=y_pred.shape,
+        y_true, y_pred = matrix_pair(
+            owner, y_true, y_pred, "`y_true` and `y_pred` must both be (B, C) distributions"
         )
         num_classes = y_pred.shape[-1]
         if num_classes is not None and self.ignore_class >= num_classes:

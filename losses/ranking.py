@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from losses._checks import check_compatible, check_rank, compute_dtype
+from losses._checks import matrix_pair
 from losses._reduction import Reduction
 
 
@@ -64,15 +64,8 @@ class BPMLLLoss(tf.keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         owner = type(self).__name__
-        y_pred = tf.convert_to_tensor(y_pred)
-        y_pred = tf.cast(y_pred, compute_dtype(y_pred))
-        y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
-        check_rank(owner, "y_pred", y_pred, (2,))
-        check_compatible(
-            owner,
-            "`y_true` and `y_pred` must both be (B, L)",
-            y_true=y_true.shape,
-            y_pred=y_pred.shape,
+        y_true, y_pred = matrix_pair(
+            owner, y_true, y_pred, "`y_true` and `y_pred` must both be (B, L)"
         )
         binary = tf.reduce_all(tf.logical_or(tf.equal(y_true, 0), tf.equal(y_true, 1)))
         assertion = tf.debugging.Assert(

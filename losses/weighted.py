@@ -6,12 +6,12 @@ from losses._checks import (
     EPSILON,
     assert_class_ids,
     check_bool,
-    check_compatible,
     check_floats,
     check_length,
     check_rank,
     check_weight,
     compute_dtype,
+    matrix_pair,
     shape_error,
 )
 from losses._crossentropy import sparse_crossentropy
@@ -109,15 +109,8 @@ class WeightedBinaryCrossentropy(tf.keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         owner = type(self).__name__
-        y_pred = tf.convert_to_tensor(y_pred)
-        y_pred = tf.cast(y_pred, compute_dtype(y_pred))
-        y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
-        check_rank(owner, "y_pred", y_pred, (2,))
-        check_compatible(
-            owner,
-            "`y_true` and `y_pred` must both be (B, L)",
-            y_true=y_true.shape,
-            y_pred=y_pred.shape,
+        y_true, y_pred = matrix_pair(
+            owner, y_true, y_pred, "`y_true` and `y_pred` must both be (B, L)"
         )
         if isinstance(self.pos_weight, list):
             check_length(
