@@ -31,11 +31,6 @@ BPMLL_LABEL_DENSITY = 0.2
 GMM_PARAM_RANGES = ((0.5, 1.5), (0.0, 1.0), (1e-3, 2e-2))  # amplitude a, centre b, variance c
 
 
-# Inputs are drawn with NumPy and copied into TensorFlow once: generating them with TF ops
-# would leave freed temporaries in TF's CPU memory pool, which the first call's RSS would
-# then reuse without showing.
-
-
 def _bpmll_inputs(shape, impl, rng):
     b, n = shape["B"], shape["L"]
     y_true = (rng.random((b, n)) < BPMLL_LABEL_DENSITY).astype(np.float32)
@@ -65,6 +60,9 @@ def _gmm_inputs(shape, impl, rng):
     return rng.random((b, t), dtype=np.float32), params.astype(np.float32)
 
 
+# family → (shape, impl, numpy Generator) → (y_true, y_pred) NumPy arrays. NumPy, not TF ops:
+# TF's temporaries would be freed into its CPU memory pool before the RSS baseline, and the
+# first call would reuse those pages without showing them.
 INPUTS = {
     "bpmll": _bpmll_inputs,
     "masked_ce": _masked_ce_inputs,

@@ -23,7 +23,8 @@ Peak memory, two ways:
   peak RSS), the first call runs, and the result is ``VmHWM − VmRSS-before``. It counts what the
   OS sees, including XLA compilation (which happens in that first call) and allocator rounding.
   Only the first call can be seen: the oneDNN BFC pool keeps the pages it grew into, so later
-  calls add nothing to RSS.
+  calls add nothing to RSS. For the same reason the inputs are drawn with NumPy and copied in
+  once: temporaries freed into the pool before the baseline would hide the step's own growth.
 """
 
 import importlib

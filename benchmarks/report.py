@@ -3,6 +3,7 @@
 
 import glob
 import os
+import re
 
 from benchmarks import measure
 
@@ -63,6 +64,16 @@ def _timing(row):
     return f"{_time(s['median'])} ({_time(s['min'])}–{_time(s['max'])})"
 
 
+def _note(note, limit=200):
+    """A skip / failure note fit for one table cell: a multi-line error keeps its first line and
+    the last line that names an exception (TensorFlow puts the cause there), pipes escaped."""
+    lines = [line.strip() for line in note.splitlines() if line.strip()]
+    causes = [line for line in lines[1:] if re.match(r"[\w.]*(Error|Exception)\b", line)]
+    text = lines[0] if len(lines) == 1 else f"{lines[0]} … {(causes or lines)[-1]}"
+    text = text.replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
@@ -117,7 +128,7 @@ def losses_section(document):
         for row in rows:
             cells = [_shape(row["shape"]), "yes" if row["jit"] else "no", row["impl"]]
             if row["status"] != "ok":
-                cells += [row["note"]] + ["–"] * (len(header) - 4)
+                cells += [_note(row["note"])] + ["–"] * (len(header) - 4)
             else:
                 cells += [
                     _timing(row),
@@ -187,7 +198,7 @@ def transform_section(document):
     for row in document["cases"]:
         cells = [f"{row['num_examples']:,}", f"`{' '.join(row['beam_args'])}`"]
         if row["status"] != "ok":
-            cells += [row["note"], "–", "–", "–"]
+            cells += [_note(row["note"]), "–", "–", "–"]
         else:
             marginal = row.get("marginal_examples_per_s")
             cells += [
@@ -218,7 +229,7 @@ def pipelines_section(document):
     body = []
     for row in document["cases"]:
         if row["status"] != "ok":
-            body.append([row["task"], row["note"], "–", "–"])
+            body.append([row["task"], _note(row["note"]), "–", "–"])
             continue
         for execution in row["executions"]:
             body.append(
@@ -262,6 +273,8 @@ def render(results_dir):
 
 
 def write(results_dir):
+    """Writes ``results_dir/README.md``; returns its path."""
+    os.makedirs(results_dir, exist_ok=True)
     path = os.path.join(results_dir, "README.md")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(render(results_dir))

@@ -141,3 +141,12 @@ def check_weight(owner, arg, value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return check_floats(owner, arg, [value], non_negative=True)[0]
     return check_floats(owner, arg, value, non_negative=True)
+
+
+def check_mask_value(owner, mask_value):
+    """`mask_value` as a float, or None; the padding sentinel of sequence targets."""
+    if mask_value is None:
+        return None
+    if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+        raise ValueError(f"{owner}: `mask_value` must be a number or None; got {mask_value!r}.")
+    return float(mask_value)

@@ -14,20 +14,18 @@ upstream per-sequence weights do not survive (weighted moments ignore a common f
 """
 
 import math
-import numbers
 
 import tensorflow as tf
 
-from losses._checks import align_mask, check_compatible, compute_dtype, keras_mask, shape_error
+from losses._checks import (
+    align_mask,
+    check_compatible,
+    check_mask_value,
+    compute_dtype,
+    keras_mask,
+    shape_error,
+)
 from losses._reduction import Reduction, mean_over_batch
-
-
-def _check_mask_value(owner, mask_value):
-    if mask_value is None:
-        return None
-    if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
-        raise ValueError(f"{owner}: `mask_value` must be a number or None; got {mask_value!r}.")
-    return float(mask_value)
 
 
 def _as_steps(owner, arg, x):
@@ -192,7 +190,7 @@ class _CorrelationLoss(tf.keras.losses.Loss):
 
     def __init__(self, mask_value=None, reduction=Reduction.AUTO, name=None):
         super().__init__(reduction=reduction, name=name)
-        self.mask_value = _check_mask_value(type(self).__name__, mask_value)
+        self.mask_value = check_mask_value(type(self).__name__, mask_value)
 
     def _per_sequence(self, y_true, y_pred, steps):
         value, defined = self.coefficient(y_true, y_pred, steps)
@@ -262,7 +260,7 @@ class _CorrelationMetric(tf.keras.metrics.Metric):
 
     def __init__(self, mask_value=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.mask_value = _check_mask_value(type(self).__name__, mask_value)
+        self.mask_value = check_mask_value(type(self).__name__, mask_value)
         self.total = self.add_weight(name="total", initializer="zeros")
         self.count = self.add_weight(name="count", initializer="zeros")
 

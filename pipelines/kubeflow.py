@@ -19,6 +19,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner, pipeline_build
 
 from pipelines import kubeflow_defaults as defaults
 from pipelines.pipeline import create_pipeline
+from pipelines.tasks import data_format_of
 from pipelines.tasks import get as get_task
 
 TRAINER_NODE = "Trainer"
@@ -114,20 +115,17 @@ def compile_task(
         if data
         else ("data.csv" if task.data_format == "csv" else "data.tfrecord")
     )
-    fmt = task.data_format if not data else ("csv" if data.endswith(".csv") else "tfrecord")
+    fmt = data_format_of(data) if data else task.data_format
     pipeline = create_pipeline(
         pipeline_name=f"losskit-{task.name}",
         pipeline_root=pipeline_root,
         data_root=data_root,
         data_pattern=pattern,
         data_format=fmt,
-        task=task.name,
-        transform_config=task.transform_config,
-        trainer_config=task.trainer_custom_config(**trainer_overrides),
-        eval_config=task.eval_config(),
         serving_model_dir=f"{pipeline_root}/serving/{task.name}",
         beam_pipeline_args=list(beam_args),
         trainer_platform_config=trainer_resources(gpu),
+        **task.component_config(**trainer_overrides),
     )
     images = {pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
     if gpu:

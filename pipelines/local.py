@@ -11,6 +11,7 @@ from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 from pipelines import contracts, datasets
 from pipelines.pipeline import create_pipeline
 from pipelines.progress import component_progress
+from pipelines.tasks import data_format_of
 from pipelines.tasks import get as get_task
 
 ORCHESTRATORS = ("beam", "local")
@@ -58,7 +59,7 @@ def resolve_data(task, layout: RunLayout, data: str | None):
         raise FileNotFoundError(f"--data {data}: no such file or directory")
     if os.path.isdir(data):
         raise ValueError(f"--data {data}: pass the data file itself (.csv or .tfrecord)")
-    fmt = "csv" if data.endswith(".csv") else "tfrecord"
+    fmt = data_format_of(data)
     if fmt != task.data_format:
         raise ValueError(f"--data {data}: task {task.name} takes a .{task.data_format} file")
     contracts.check(task.dataset, data)
@@ -76,15 +77,12 @@ def build(task_name, root, *, data=None, beam_args=None, **trainer_overrides):
         data_root=data_root,
         data_pattern=pattern,
         data_format=fmt,
-        task=task.name,
-        transform_config=task.transform_config,
-        trainer_config=task.trainer_custom_config(**trainer_overrides),
-        eval_config=task.eval_config(),
         serving_model_dir=layout.serving_dir,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),
         beam_pipeline_args=DEFAULT_BEAM_ARGS if beam_args is None else beam_args,
+        **task.component_config(**trainer_overrides),
     )
     return pipeline, layout
 

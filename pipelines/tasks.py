@@ -22,6 +22,20 @@ class Task:
         config.update({k: v for k, v in overrides.items() if v is not None})
         return config
 
+    def component_config(self, **trainer_overrides) -> dict:
+        """The `create_pipeline` arguments that come from the task itself."""
+        return {
+            "task": self.name,
+            "transform_config": self.transform_config,
+            "trainer_config": self.trainer_custom_config(**trainer_overrides),
+            "eval_config": self.eval_config(),
+        }
+
+
+def data_format_of(path: str) -> str:
+    """ExampleGen's input format from the file name: .csv, anything else TFRecord."""
+    return "csv" if path.endswith(".csv") else "tfrecord"
+
 
 TASKS = {
     "penguins": Task(

@@ -47,6 +47,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from losses._checks import check_mask_value
+
 # ---------------------------------------------------------------------------------------------
 # Per-example formulas (NumPy, float64). The correlations mirror losses.correlation.pearson_r
 # and concordance_cc step by step, so degenerate sequences give the same numbers.
@@ -313,14 +315,6 @@ def _computations(combiner_cls):
     return metric_util.merge_per_key_computations(computations)
 
 
-def _check_mask_value(owner, mask_value):
-    if mask_value is None:
-        return None
-    if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
-        raise ValueError(f"{owner}: `mask_value` must be a number or None; got {mask_value!r}.")
-    return float(mask_value)
-
-
 class SequencePearson(tfma.metrics.Metric):
     """Mean per-example Pearson r over real steps, = ``losses.PearsonCorrelation``.
 
@@ -330,7 +324,7 @@ class SequencePearson(tfma.metrics.Metric):
     """
 
     def __init__(self, mask_value=-9999.0, name="sequence_pearson"):
-        mask_value = _check_mask_value(type(self).__name__, mask_value)
+        mask_value = check_mask_value(type(self).__name__, mask_value)
         super().__init__(_computations(_PearsonCombiner), mask_value=mask_value, name=name)
 
 
@@ -343,7 +337,7 @@ class SequenceConcordance(tfma.metrics.Metric):
     """
 
     def __init__(self, mask_value=-9999.0, name="sequence_ccc"):
-        mask_value = _check_mask_value(type(self).__name__, mask_value)
+        mask_value = check_mask_value(type(self).__name__, mask_value)
         super().__init__(_computations(_ConcordanceCombiner), mask_value=mask_value, name=name)
 
 
