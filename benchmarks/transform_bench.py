@@ -9,8 +9,8 @@ preprocessing_fn, the runner's start-up (worker processes in multi-processing mo
 work itself, i.e. what a user waits for. Throughput = examples / wall seconds; the marginal rate
 between two sizes, (N₂ − N₁) / (t₂ − t₁), removes the fixed start-up cost.
 
-Each (size, mode) runs its repeats in a spawned child process of its own (Beam and gRPC are not
-fork-safe), so modes do not share warmed-up state.
+Every run is a spawned child process of its own (Beam and gRPC are not fork-safe), so runs do
+not share warmed-up state, and the repeats go round-robin over the configurations.
 """
 
 import functools
@@ -91,22 +91,23 @@ def transform_once(data_path, beam_args, out_dir):
     return seconds, count
 
 
-def run_config(work_dir, num_examples, mode, repeats):
-    """Child-process body: ``repeats`` timed runs of one (size, mode)."""
+def run_one(work_dir, num_examples, mode, index):
+    """Child-process body: one timed run of (size, mode); its wall seconds."""
     data_path = dataset(work_dir, num_examples)
-    seconds = []
-    for index in range(repeats):
-        out_dir = os.path.join(work_dir, "transform", f"{mode}-{num_examples}-{index}")
-        elapsed, count = transform_once(data_path, MODES[mode], out_dir)
-        if count != num_examples:
-            raise RuntimeError(f"wrote {count} transformed examples, expected {num_examples}")
-        seconds.append(elapsed)
-    return {"seconds": measure.summarize(seconds), "all_seconds": seconds}
+    out_dir = os.path.join(work_dir, "transform", f"{mode}-{num_examples}-{index}")
+    seconds, count = transform_once(data_path, MODES[mode], out_dir)
+    if count != num_examples:
+        raise RuntimeError(f"wrote {count} transformed examples, expected {num_examples}")
+    return seconds
 
 
 def run(work_dir, quick, repeats, timeout, sizes=SIZES):
-    """Every (size, mode) unless ``quick`` (which skips the slow 100k multi-processing case);
-    returns the results document."""
+    """Every (size, mode) unless ``quick`` (which skips the slow 100k multi-processing case),
+    ``repeats`` times; returns the results document.
+
+    The repeats go round-robin (every configuration once, then again), so a change in the
+    machine's load during the run spreads over all configurations instead of tilting one.
+    """
     runner = measure.ChildRunner("spawn")
     started = time.time()
     host = measure.host_info()
@@ -118,23 +119,31 @@ def run(work_dir, quick, repeats, timeout, sizes=SIZES):
             if quick and mode == "multi_processing" and num_examples >= 100_000:
                 row.update(status="skipped", note="skipped: --quick")
             else:
-                result = runner.run(
-                    "benchmarks.transform_bench:run_config",
-                    {
-                        "work_dir": work_dir,
-                        "num_examples": num_examples,
-                        "mode": mode,
-                        "repeats": repeats,
-                    },
-                    timeout=timeout,
-                )
-                if result["ok"]:
-                    row.update(status="ok", **result["value"])
-                    row["examples_per_s"] = num_examples / row["seconds"]["median"]
-                else:
-                    row.update(status="failed", note=f"failed: {result['error']}")
+                row.update(status="ok", all_seconds=[])
             rows.append(row)
-            measure.log(_progress(row))
+    for index in range(repeats):
+        for row in rows:
+            if row["status"] != "ok":
+                continue
+            result = runner.run(
+                "benchmarks.transform_bench:run_one",
+                {
+                    "work_dir": work_dir,
+                    "num_examples": row["num_examples"],
+                    "mode": row["mode"],
+                    "index": index,
+                },
+                timeout=timeout,
+            )
+            if result["ok"]:
+                row["all_seconds"].append(result["value"])
+            else:
+                row.update(status="failed", note=f"failed: {result['error']}")
+            measure.log(_progress(row, index))
+    for row in rows:
+        if row["status"] == "ok":
+            row["seconds"] = measure.summarize(row["all_seconds"])
+            row["examples_per_s"] = row["num_examples"] / row["seconds"]["median"]
     _derive(rows)
     return {
         "kind": "transform",
@@ -164,12 +173,9 @@ def _derive(rows):
                 row["marginal_examples_per_s"] = (num_examples - base["num_examples"]) / extra
 
 
-def _progress(row):
-    where = f"transform {row['mode']:<17} N={row['num_examples']:<7}"
+def _progress(row, index):
+    where = f"transform {row['mode']:<17} N={row['num_examples']:<7} run {index + 1}"
     if row["status"] != "ok":
         return f"{where} {row['note']}"
-    s = row["seconds"]
-    return (
-        f"{where} {s['median']:7.1f} s ({s['min']:.1f}–{s['max']:.1f})"
-        f"  {row['examples_per_s']:8.0f} examples/s"
-    )
+    seconds = row["all_seconds"][-1]
+    return f"{where} {seconds:7.1f} s  {row['num_examples'] / seconds:8.0f} examples/s"

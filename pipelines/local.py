@@ -3,7 +3,10 @@ sqlite per root, embedded data written under the root unless the user brings `--
 
 import contextlib
 import dataclasses
+import filecmp
 import os
+import shutil
+import tempfile
 
 from tfx import v1 as tfx
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
@@ -48,11 +51,26 @@ class RunLayout:
         return f"losskit-{self.task}"
 
 
+def _write_embedded(dataset: str, data_dir: str):
+    """Writes the embedded dataset unless the same bytes are already there: ExampleGen
+    fingerprints its input by modification time too, so rewriting identical data would
+    defeat the cache of every component on a rerun."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = datasets.write_default(dataset, scratch)
+        os.makedirs(data_dir, exist_ok=True)
+        for name in os.listdir(scratch):
+            target = os.path.join(data_dir, name)
+            source = os.path.join(scratch, name)
+            if not (os.path.exists(target) and filecmp.cmp(source, target, shallow=False)):
+                shutil.copyfile(source, target)
+    return dataclasses.replace(fresh, path=os.path.join(data_dir, fresh.file_name))
+
+
 def resolve_data(task, layout: RunLayout, data: str | None):
     """(directory, file pattern, format) for ExampleGen: the user's file, or the embedded
     dataset written (deterministically, seed 0) under the run's root."""
     if data is None:
-        info = datasets.write_default(task.dataset, layout.data_dir)
+        info = _write_embedded(task.dataset, layout.data_dir)
         return info.directory, info.file_name, info.format
     data = os.path.abspath(data)
     if not os.path.exists(data):

@@ -46,9 +46,10 @@ class _Watcher:
 
 
 @contextlib.contextmanager
-def component_progress(metadata_path, pipeline_name, stream=sys.stderr, interval=1.0):
-    """Prints progress for executions of `pipeline_name` that start inside the block."""
-    watcher = _Watcher(metadata_path, pipeline_name, stream)
+def component_progress(metadata_path, pipeline_name, stream=None, interval=1.0):
+    """Prints progress (to `stream`, default stderr) for executions of `pipeline_name` that
+    start inside the block."""
+    watcher = _Watcher(metadata_path, pipeline_name, stream or sys.stderr)
     stop = threading.Event()
 
     def loop():

@@ -22,8 +22,7 @@ def rng():
 FAST_BEAM_ARGS = []
 
 
-def run_task(root, task, **kwargs):
-    """One real pipeline run (BeamDagRunner unless `orchestrator="local"`)."""
+def _run_task(root, task, **kwargs):
     from pipelines import local
 
     kwargs.setdefault("orchestrator", "beam")
@@ -32,6 +31,13 @@ def run_task(root, task, **kwargs):
 
 
 @pytest.fixture(scope="session")
+def run_task():
+    """run_task(root, task, **kwargs): one real pipeline run (BeamDagRunner unless
+    `orchestrator="local"`, in-process Beam unless `beam_args` says otherwise)."""
+    return _run_task
+
+
+@pytest.fixture(scope="session")
 def penguins_run(tmp_path_factory):
     """The flagship pipeline run once per session; tests read its artifacts through MLMD."""
-    return run_task(tmp_path_factory.mktemp("penguins-run"), "penguins", epochs=30)
+    return _run_task(tmp_path_factory.mktemp("penguins-run"), "penguins", epochs=30)

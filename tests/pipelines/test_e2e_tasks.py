@@ -1,7 +1,6 @@
 """The four other tasks end to end, each against a floor a broken model cannot reach."""
 
 import pytest
-from conftest import run_task
 
 from pipelines import datasets, results
 
@@ -15,7 +14,7 @@ def _evaluate(layout):
     return results.evaluation(layout.metadata_path, layout.pipeline_name)
 
 
-def test_tagging_reaches_the_bayes_ceiling_within_3_points(tmp_path):
+def test_tagging_reaches_the_bayes_ceiling_within_3_points(tmp_path, run_task):
     layout = run_task(tmp_path, "tagging")
     ceiling = datasets.read_metadata(layout.data_dir)["bayes_token_accuracy"]
     evaluation = _evaluate(layout)
@@ -27,7 +26,7 @@ def test_tagging_reaches_the_bayes_ceiling_within_3_points(tmp_path):
     assert evaluation.blessed
 
 
-def test_correlation_reaches_90_percent_of_the_optimal_ccc(tmp_path):
+def test_correlation_reaches_90_percent_of_the_optimal_ccc(tmp_path, run_task):
     layout = run_task(tmp_path, "correlation")
     optimum = datasets.read_metadata(layout.data_dir)["optimal_ccc_mean"]
     evaluation = _evaluate(layout)
@@ -37,7 +36,7 @@ def test_correlation_reaches_90_percent_of_the_optimal_ccc(tmp_path):
     assert evaluation.blessed
 
 
-def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path):
+def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path, run_task):
     # The default Beam args: the DirectRunner in multi-processing mode over all cores.
     layout = run_task(tmp_path, "multilabel", beam_args=None)
     metadata = datasets.read_metadata(layout.data_dir)
@@ -51,7 +50,9 @@ def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path):
 
 
 @pytest.mark.xdist_group("penguins")
-def test_multitask_on_local_dag_runner_shares_a_root_and_beats_constant_predictors(penguins_run):
+def test_multitask_on_local_dag_runner_shares_a_root_and_beats_constant_predictors(
+    penguins_run, run_task
+):
     """Runs in the penguins run's root: one MLMD database, two pipelines."""
     before = results.evaluation(penguins_run.metadata_path, penguins_run.pipeline_name)
     layout = run_task(penguins_run.root, "multitask", orchestrator="local")

@@ -205,4 +205,15 @@ def test_a_run_killed_in_the_trainer_resumes_from_cache(penguins_run, tmp_path):
     assert resumed.overall()["auc/macro"] == pytest.approx(
         uninterrupted.overall()["auc/macro"], abs=0.02
     )
+
+    # Changing the loss reruns the Trainer and what depends on it, nothing upstream.
+    last = results.executions(metadata, "losskit-penguins")[-1].id
+    loss = '{"name": "ClassWeightedCrossentropy", "params": {"class_weights": [1, 1, 1]}}'
+    subprocess.run([*command[:-2], "--loss", loss, *command[-2:]], check=True, timeout=900)
+    states = {
+        r.component: r.state
+        for r in results.executions(metadata, "losskit-penguins")
+        if r.id > last
+    }
+    assert states["Transform"] == "CACHED" and states["Trainer"] == "COMPLETE", states
     shutil.rmtree(root)
