@@ -59,6 +59,10 @@ def _ratio(value):
     return f"{value:.2f}×" if value < 10 else f"{value:.0f}×"
 
 
+def _percent(fraction):
+    return "<1 %" if fraction < 0.01 else f"{100 * fraction:.0f} %"
+
+
 def _timing(row):
     s = row["seconds"]
     return f"{_time(s['median'])} ({_time(s['min'])}–{_time(s['max'])})"
@@ -139,7 +143,7 @@ def losses_section(document):
                 cells += [
                     _ratio(row.get("memory_ratio")),
                     f"{row['achieved_gbps']:.2f}",
-                    f"{100 * row['bandwidth_fraction']:.0f} %",
+                    _percent(row["bandwidth_fraction"]),
                 ]
             body.append(cells)
         lines += ["", f"### {title}", "", _table(header, body)]

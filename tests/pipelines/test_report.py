@@ -33,26 +33,31 @@ CHROMIUM_FLAGS = [
 ]
 WINDOW_WIDTH = 1280
 
-# Everything the assertions need, read from the rendered DOM inside the browser.
-PROBE = """JSON.stringify({
+# Everything the assertions need, read from the rendered DOM inside the browser, within the
+# penguins section: a root may hold other tasks' runs (the multitask test shares this one).
+PROBE = """(() => {
+const scope = document.querySelector('section[data-task="penguins"]') ?? document;
+return JSON.stringify({
+  tasks: Array.from(document.querySelectorAll("section[data-task]"), (s) => s.dataset.task),
   overall: Object.fromEntries(Array.from(
-    document.querySelectorAll('table[data-table="overall"] td[data-metric]'),
+    scope.querySelectorAll('table[data-table="overall"] td[data-metric]'),
     (td) => [td.dataset.metric, {slice: td.dataset.slice, value: td.dataset.value,
                                  text: td.textContent}])),
-  slices: Array.from(document.querySelectorAll('table[data-table="slices"] tr[data-slice]'),
+  slices: Array.from(scope.querySelectorAll('table[data-table="slices"] tr[data-slice]'),
     (tr) => ({slice: tr.dataset.slice, count: tr.dataset.exampleCount,
               small: tr.dataset.small})),
-  checks: Array.from(document.querySelectorAll('table[data-table="thresholds"] tr[data-slice]'),
+  checks: Array.from(scope.querySelectorAll('table[data-table="thresholds"] tr[data-slice]'),
     (tr) => ({slice: tr.dataset.slice, metric: tr.dataset.metric, kind: tr.dataset.kind,
               result: tr.dataset.result,
               value: tr.querySelector("td[data-value]")?.dataset.value})),
-  blessed: document.querySelector("[data-blessed]").dataset.blessed,
-  charts: Array.from(document.querySelectorAll("figure[data-chart]"), (f) => f.dataset.chart),
+  blessed: scope.querySelector("[data-blessed]").dataset.blessed,
+  charts: Array.from(scope.querySelectorAll("figure[data-chart]"), (f) => f.dataset.chart),
   images: Array.from(document.images, (img) => ({complete: img.complete,
                                                 width: img.naturalWidth})),
-  losses: Array.from(document.querySelectorAll('table[data-table="loss"] tr[data-loss]'),
+  losses: Array.from(scope.querySelectorAll('table[data-table="loss"] tr[data-loss]'),
     (tr) => tr.dataset.loss),
-})"""
+});
+})()"""
 
 
 def chromium() -> str:
@@ -188,6 +193,7 @@ def report(penguins_run, tmp_path_factory):
 def rendered(report):
     screenshot = os.path.join(os.path.dirname(report), "report.png")
     dom, errors = open_page(report, screenshot)
+    assert "penguins" in dom["tasks"], dom["tasks"]
     return dom, errors, screenshot
 
 
