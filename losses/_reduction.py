@@ -3,12 +3,15 @@
 Keras's own ``Loss.__call__`` divides by the number of elements, which would turn a mean over
 real tokens into a mean over every (B, T) slot, so :class:`RealElementMeanLoss` overrides it.
 Only the four ``tf.keras.losses.Reduction`` values are used, with Keras's meaning, so
-``Model.compile`` keeps its 1/num_replicas scaling under ``tf.distribute``: each replica averages
-over its own real elements and the replicas' means are averaged.
+``Model.compile`` keeps its 1/num_replicas scaling under ``tf.distribute``. Keras then averages
+the replicas' values, and a mean of per-replica token means is not the token mean of the
+global batch when padding falls unevenly; so inside a replica context the count of real
+elements is summed over the replicas first (see :func:`mean_over_real`).
 """
 
 import tensorflow as tf
 
+from losses._base import Loss
 from losses._checks import shape_error
 
 Reduction = tf.keras.losses.Reduction
@@ -44,6 +47,9 @@ def mean_over_real(losses, weights, reduction):
 
     SUM_OVER_BATCH_SIZE: Σ w·L / Σ w, and 0 with a zero gradient when Σ w = 0.
     SUM: Σ w·L. NONE: w·L, shaped like ``losses``.
+
+    In a replica context of R > 1 replicas, SUM_OVER_BATCH_SIZE is R·Σ w·L / Σ_replicas Σ w:
+    the mean Keras takes of the replicas' values is then Σ w·L / Σ w over the global batch.
     """
     weighted = losses * weights
     if reduction == Reduction.NONE:
@@ -52,6 +58,10 @@ def mean_over_real(losses, weights, reduction):
     if reduction == Reduction.SUM:
         return total
     count = tf.reduce_sum(weights)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        replicas = context.num_replicas_in_sync
+        count = context.all_reduce(tf.distribute.ReduceOp.SUM, count) / replicas
     nonzero = tf.not_equal(count, 0)
     return tf.where(nonzero, total / tf.where(nonzero, count, tf.ones_like(count)), 0)
 
@@ -67,7 +77,7 @@ def mean_over_batch(losses, weights, reduction):
     return total / tf.cast(tf.size(weighted), total.dtype)
 
 
-class RealElementMeanLoss(tf.keras.losses.Loss):
+class RealElementMeanLoss(Loss):
     """Base for losses that average per-element values over real elements only.
 
     Subclasses implement ``_prepare(y_true, y_pred) -> (y_true, y_pred, m)``, where ``m`` (float,
@@ -81,7 +91,7 @@ class RealElementMeanLoss(tf.keras.losses.Loss):
         y_true, y_pred, m = self._prepare(y_true, y_pred)
         return self._elementwise(y_true, y_pred, tf.not_equal(m, 0)) * m
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def _compute(self, y_true, y_pred, sample_weight=None):
         """Σ w·m·L / Σ w·m (AUTO, SUM_OVER_BATCH_SIZE), Σ w·m·L (SUM) or w·m·L (NONE).
 
         Elements with zero weight (padding, Keras mask, zero ``sample_weight``) count as padding:

@@ -17,6 +17,7 @@ import math
 
 import tensorflow as tf
 
+from losses._base import Loss
 from losses._checks import (
     align_mask,
     check_compatible,
@@ -183,7 +184,7 @@ def concordance_cc(y_true, y_pred, weights):
     return tf.where(nonzero, 2 * cov / tf.where(nonzero, denom, tf.ones_like(denom)), 1), defined
 
 
-class _CorrelationLoss(tf.keras.losses.Loss):
+class _CorrelationLoss(Loss):
     """Mean over the batch of (1 − coefficient) per sequence; sequences with < 2 real steps add 0
     and no gradient (they still count in the batch size, as Keras's mean does). Subclasses set
     ``coefficient`` to :func:`pearson_r` or :func:`concordance_cc`."""
@@ -203,7 +204,7 @@ class _CorrelationLoss(tf.keras.losses.Loss):
         )
         return self._per_sequence(y_true, y_pred, steps)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def _compute(self, y_true, y_pred, sample_weight=None):
         """Σ_b w_b·L_b / B (AUTO, SUM_OVER_BATCH_SIZE), Σ w_b·L_b (SUM) or w_b·L_b (NONE), with
         per-step weights taken from a (B, T) ``sample_weight`` as the module docstring says."""
         with tf.name_scope(self._name_scope):

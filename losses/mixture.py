@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from losses._base import Loss
 from losses._checks import (
     check_floats,
     check_int,
@@ -30,7 +31,7 @@ def gaussian_mixture_curve(params, grid):
 
 
 @tf.keras.utils.register_keras_serializable(package="losskit")
-class GaussianMixtureCurveLoss(tf.keras.losses.Loss):
+class GaussianMixtureCurveLoss(Loss):
     """Distance between a sampled curve and a predicted mixture of Gaussian bumps.
 
     Shapes: ``y_true`` the curve sampled at T grid points (B, T); ``y_pred`` (B, 3K) with

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from losses._base import Loss
 from losses._checks import matrix_pair
 from losses._reduction import Reduction
 
@@ -46,7 +47,7 @@ def bpmll(y_true, y_pred):
 
 
 @tf.keras.utils.register_keras_serializable(package="losskit")
-class BPMLLLoss(tf.keras.losses.Loss):
+class BPMLLLoss(Loss):
     """Backpropagation for multi-label learning (BP-MLL) loss, Zhang & Zhou 2006.
 
     Shapes: ``y_true`` {0, 1} labels (B, L); ``y_pred`` real-valued scores c (B, L), e.g. the

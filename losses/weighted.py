@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from losses._base import Loss
 from losses._checks import (
     EPSILON,
     assert_class_ids,
@@ -19,7 +20,7 @@ from losses._reduction import Reduction
 
 
 @tf.keras.utils.register_keras_serializable(package="losskit")
-class ClassWeightedCrossentropy(tf.keras.losses.Loss):
+class ClassWeightedCrossentropy(Loss):
     """Sparse categorical cross-entropy with a fixed weight per true class.
 
     Shapes: ``y_true`` int class ids (B,) or (B, 1); ``y_pred`` (B, C) probabilities, or logits
@@ -84,7 +85,7 @@ class ClassWeightedCrossentropy(tf.keras.losses.Loss):
 
 
 @tf.keras.utils.register_keras_serializable(package="losskit")
-class WeightedBinaryCrossentropy(tf.keras.losses.Loss):
+class WeightedBinaryCrossentropy(Loss):
     """Multi-label binary cross-entropy with the positive term of each label up-weighted.
 
     Shapes: ``y_true`` (B, L) in [0, 1]; ``y_pred`` (B, L) probabilities, or logits with

@@ -184,6 +184,29 @@ def test_tiny_model_trains(rng, case):
     assert history[-1] < 0.8 * history[0]
 
 
+@pytest.mark.parametrize("case", CASES, ids=[case.alias for case in CASES])
+def test_add_loss_on_symbolic_model_tensors(rng, case):
+    """`model.add_loss(loss(y_true_input, head))` in a functional model: the loss (label
+    checks included) becomes one node, its value is the loss's on the same tensors, and the
+    model trains on it."""
+    tf.keras.utils.set_random_seed(0)
+    features, y_true = case.data(rng)
+    features, y_true = features.astype("float32"), y_true.astype("float32")
+    x = tf.keras.Input(features.shape[1:])
+    labels = tf.keras.Input(y_true.shape[1:])
+    head = tf.keras.layers.Dense(case.units, case.activation)(x)
+    loss = losses.get({"name": case.alias, "params": case.params})
+    model = tf.keras.Model([x, labels], head)
+    model.add_loss(loss(labels, head))
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.05))
+    expected = float(loss(y_true, model.predict([features, y_true], batch_size=N, verbose=0)))
+    assert model.evaluate([features, y_true], batch_size=N, verbose=0) == pytest.approx(
+        expected, rel=1e-5
+    )
+    history = model.fit([features, y_true], batch_size=32, epochs=6, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history)) and history[-1] < 0.8 * history[0]
+
+
 def test_saved_model_and_keras_file_load_without_custom_objects(rng, tmp_path):
     tf.keras.utils.set_random_seed(0)
     tokens = rng.integers(1, 10, (8, 5))

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -40,6 +42,16 @@ with strategy.scope():
         metrics=[losses.MaskedSparseCategoricalAccuracy(pad_class=-1)],
     )
 history = model.fit(features, labels, batch_size=16, epochs=4, verbose=0).history
+# Padding that falls unevenly: the first replica's half of the batch is all real tokens, the
+# second's has one real token per row. The loss Keras reports is the global token mean.
+# The second half's tokens are mislabelled, so the two halves' means differ widely.
+uneven = np.argmax(features @ rng.normal(size=(3, 4)), -1)
+uneven[32:, 0] = (uneven[32:, 0] + 1) % 4
+uneven[32:, 1:] = -1
+distributed = model.evaluate(features, uneven, batch_size=64, verbose=0)[0]
+logits = model.predict(features, batch_size=64, verbose=0)
+real = uneven != -1
+ce = -tf.nn.log_softmax(logits).numpy()[real, uneven[real]]
 # Outside compile (a fresh instance: compile lifts the guard on its own), AUTO under a strategy
 # keeps Keras's guard.
 with strategy.scope():
@@ -52,6 +64,8 @@ print(json.dumps({
     "replicas": strategy.num_replicas_in_sync,
     "history": history,
     "guarded": guarded,
+    "uneven": {"distributed": distributed, "global_token_mean": float(ce.mean()),
+               "mean_of_replica_means": float((ce[:32 * 6].mean() + ce[32 * 6:].mean()) / 2)},
 }))
 """
 
@@ -75,3 +89,6 @@ def test_mirrored_strategy_fit():
     assert losses[-1] < losses[0]
     assert result["history"]["masked_sparse_categorical_accuracy"][-1] > 0.5
     assert result["guarded"]
+    uneven = result["uneven"]
+    assert uneven["distributed"] == pytest.approx(uneven["global_token_mean"], rel=1e-5)
+    assert abs(uneven["mean_of_replica_means"] - uneven["global_token_mean"]) > 0.1

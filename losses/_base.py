@@ -1,0 +1,40 @@
+"""The base of every losskit loss: usable on symbolic Keras tensors as well as real ones.
+
+Called on the KerasTensors of a functional model under construction — the way a loss is
+handed to ``model.add_loss(loss(y_true_input, head_output))`` — Keras would wrap each TF op
+of the loss in a layer of its own, and it cannot wrap the Assert ops that check label values
+(``TypeError: Could not build a TypeSpec``). The base makes the whole loss one layer
+instead, which Keras runs on real tensors, checks included.
+"""
+
+import tensorflow as tf
+
+
+def _symbolic(*tensors) -> bool:
+    return any(isinstance(t, tf.keras.__internal__.KerasTensor) for t in tensors)
+
+
+class LossNode(tf.keras.layers.Layer):
+    """One functional-model node that applies ``loss`` to (y_true, y_pred[, sample_weight])."""
+
+    def __init__(self, loss, **kwargs):
+        super().__init__(**kwargs)
+        self.loss = loss
+
+    def call(self, y_true, y_pred, sample_weight=None):
+        return self.loss(y_true, y_pred, sample_weight=sample_weight)
+
+
+class Loss(tf.keras.losses.Loss):
+    """``tf.keras.losses.Loss`` whose ``__call__`` also takes symbolic Keras tensors.
+
+    Subclasses that replace Keras's reduction override :meth:`_compute`, not ``__call__``.
+    """
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if _symbolic(y_true, y_pred, sample_weight):
+            return LossNode(self)(y_true, y_pred, sample_weight=sample_weight)
+        return self._compute(y_true, y_pred, sample_weight)
+
+    def _compute(self, y_true, y_pred, sample_weight=None):
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
