@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 
 import click
@@ -9,6 +10,7 @@ import click
 from pipelines import kubeflow_defaults as defaults
 
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, KeyError)
+_BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]\s*$")
 
 
 def _user_errors(fn):
@@ -28,13 +30,16 @@ def _user_errors(fn):
 
 
 def _loss_option(value):
-    """--loss takes a name or a JSON {"name", "params"} spec; checked by losses.get."""
+    """--loss takes a name, a JSON {"name", "params"} spec, or (multitask) a JSON object of
+    one such spec per head; each spec is checked by losses.get."""
     if value is None:
         return None
     import losses
 
     spec = json.loads(value) if value.lstrip().startswith("{") else {"name": value}
-    losses.get(spec)
+    per_head = isinstance(spec, dict) and "name" not in spec
+    for head in spec.values() if per_head else [spec]:
+        losses.get(head)
     return spec
 
 
@@ -55,6 +60,12 @@ def tasks():
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("task")
 @click.option("--data", type=click.Path(), help="Your own data file (.csv or .tfrecord).")
+@click.option(
+    "--schema",
+    type=click.Path(),
+    help="Your curated schema.pbtxt (default: inferred by SchemaGen); data that breaks it "
+    "stops the run before Transform.",
+)
 @click.option("--root", default="runs/local", show_default=True, help="Pipeline root.")
 @click.option("--epochs", type=int, help="Training epochs (default: the task's).")
 @click.option("--loss", "loss_spec", help='Loss name or JSON {"name": ..., "params": {...}}.')
@@ -63,7 +74,7 @@ def tasks():
 )
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @_user_errors
-def run(task, data, root, epochs, loss_spec, orchestrator, beam_args):
+def run(task, data, schema, root, epochs, loss_spec, orchestrator, beam_args):
     """Run TASK's pipeline here; arguments after `--` go to Beam unchanged."""
     from pipelines import local
 
@@ -71,7 +82,13 @@ def run(task, data, root, epochs, loss_spec, orchestrator, beam_args):
     _check_writable(root)
     _quiet_libraries()
     pipeline, layout = local.build(
-        task, root, data=data, beam_args=list(beam_args) or None, epochs=epochs, loss=loss
+        task,
+        root,
+        data=data,
+        schema=schema,
+        beam_args=list(beam_args) or None,
+        epochs=epochs,
+        loss=loss,
     )
     try:
         local.execute(pipeline, layout, orchestrator=orchestrator, progress=True)
@@ -92,6 +109,7 @@ def _failure(layout, err) -> str:
     reason = next(
         (line for line in reversed(str(err).strip().splitlines()) if line.strip()), repr(err)
     )
+    reason = _BEAM_STEP.sub("", reason)  # Beam's "[while running 'Run[Trainer]']" suffix
     where = f"{failed[-1]} failed" if failed else "the pipeline failed"
     return (
         f"{where}: {reason.strip()}\n(completed components are cached under "
@@ -145,9 +163,10 @@ def _check_writable(root):
     help="Artifact root every step can read and write (gs://BUCKET/path, s3://…).",
 )
 @click.option("--data", help="Data file URI on the cluster (default: the image's copy).")
+@click.option("--schema", help="Curated schema.pbtxt URI on the cluster (default: inferred).")
 @click.option("--epochs", type=int)
 @_user_errors
-def compile_(task, output, image, gpu_image, gpu, node_pool, pipeline_root, data, epochs):
+def compile_(task, output, image, gpu_image, gpu, node_pool, pipeline_root, data, schema, epochs):
     """Compile TASK for Kubeflow Pipelines 2."""
     from pipelines import kubeflow
 
@@ -161,6 +180,7 @@ def compile_(task, output, image, gpu_image, gpu, node_pool, pipeline_root, data
         gpu=gpu_request,
         node_pool=kubeflow.parse_node_pool(node_pool),
         data=data,
+        schema=schema,
         epochs=epochs,
     )
     click.echo(f"wrote {path}")

@@ -97,6 +97,7 @@ def compile_task(
     gpu: GpuRequest | None = GpuRequest(defaults.DEFAULT_GPU_TYPE, defaults.DEFAULT_GPU_COUNT),
     node_pool: tuple[str, str] = (defaults.NODE_POOL_LABEL_KEY, defaults.NODE_POOL_LABEL_VALUE),
     data: str | None = None,
+    schema: str | None = None,
     beam_args=(),
     **trainer_overrides,
 ) -> str:
@@ -123,6 +124,7 @@ def compile_task(
         data_pattern=pattern,
         data_format=fmt,
         serving_model_dir=f"{pipeline_root}/serving/{task.name}",
+        schema_path=schema,
         beam_pipeline_args=list(beam_args),
         trainer_platform_config=trainer_resources(gpu),
         **task.component_config(**trainer_overrides),

@@ -84,11 +84,31 @@ def resolve_data(task, layout: RunLayout, data: str | None):
     return os.path.dirname(data), os.path.basename(data), fmt
 
 
-def build(task_name, root, *, data=None, beam_args=None, **trainer_overrides):
+def resolve_schema(schema: str | None) -> str | None:
+    """The user's schema.pbtxt as an absolute path, parsed here so a bad file stops the run
+    before any component starts."""
+    if schema is None:
+        return None
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    schema = os.path.abspath(schema)
+    if not os.path.isfile(schema):
+        raise FileNotFoundError(f"--schema {schema}: no such file")
+    with open(schema) as handle:
+        try:
+            text_format.Parse(handle.read(), schema_pb2.Schema())
+        except text_format.ParseError as err:
+            raise ValueError(f"--schema {schema}: not a text-format Schema: {err}") from None
+    return schema
+
+
+def build(task_name, root, *, data=None, schema=None, beam_args=None, **trainer_overrides):
     task = get_task(task_name)
     layout = RunLayout(os.path.abspath(root), task.name)
     os.makedirs(layout.pipeline_root, exist_ok=True)
     data_root, pattern, fmt = resolve_data(task, layout, data)
+    schema_path = resolve_schema(schema)
     pipeline = create_pipeline(
         pipeline_name=layout.pipeline_name,
         pipeline_root=layout.pipeline_root,
@@ -96,6 +116,7 @@ def build(task_name, root, *, data=None, beam_args=None, **trainer_overrides):
         data_pattern=pattern,
         data_format=fmt,
         serving_model_dir=layout.serving_dir,
+        schema_path=schema_path,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),

@@ -6,6 +6,7 @@ from tfx.proto import example_gen_pb2
 
 from components.evaluator.model_loader import MODULE_PATH as EVAL_MODULE_PATH
 from components.transform import make_transform
+from components.validator import AnomaliesGate
 
 RUN_FN = "components.trainer.run.run_fn"
 
@@ -22,15 +23,18 @@ def create_pipeline(
     trainer_config: dict,
     eval_config,
     serving_model_dir: str,
+    schema_path: str | None = None,
     metadata_connection_config=None,
     beam_pipeline_args=(),
     trainer_platform_config=None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
-    """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → Transform → Trainer →
-    (latest blessed model) → Evaluator → Pusher.
+    """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → AnomaliesGate →
+    Transform → Trainer → (latest blessed model) → Evaluator → Pusher.
 
     The same object runs on BeamDagRunner / LocalDagRunner and compiles for Kubeflow.
+    `schema_path` (a schema.pbtxt) replaces the inferred schema with the user's curated one
+    (ImportSchemaGen); data that breaks it stops the run at the AnomaliesGate.
     `trainer_platform_config` (a Kubeflow ResourceSpec) asks for the Trainer's GPUs.
     """
     input_config = example_gen_pb2.Input(
@@ -43,18 +47,23 @@ def create_pipeline(
             input_base=data_root, input_config=input_config
         )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
+    if schema_path is None:
+        schema_gen = tfx.components.SchemaGen(
+            statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+        )
+    else:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_path)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform = make_transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         task=task,
         custom_config=transform_config,
     )
+    transform.add_upstream_node(anomalies_gate)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -91,6 +100,7 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            anomalies_gate,
             transform,
             trainer,
             model_resolver,

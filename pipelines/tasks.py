@@ -5,6 +5,7 @@ import dataclasses
 from collections.abc import Callable
 
 from components.evaluator import configs as eval_configs
+from components.trainer.config import TrainerConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,8 +19,11 @@ class Task:
     eval_config: Callable[..., object]
 
     def trainer_custom_config(self, **overrides) -> dict:
+        """The Trainer's custom_config, checked here so a bad override stops the run before
+        any component starts."""
         config = {"task": self.name, **self.trainer_config, "transform": self.transform_config}
         config.update({k: v for k, v in overrides.items() if v is not None})
+        TrainerConfig.from_custom_config(config)
         return config
 
     def component_config(self, **trainer_overrides) -> dict:

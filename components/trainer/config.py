@@ -7,6 +7,7 @@ from components.trainer.distribution import STRATEGIES
 
 TASKS = ("penguins", "multitask", "tagging", "correlation", "multilabel")
 BALANCERS = ("uncertainty", "alpha")
+MULTITASK_HEADS = ("species", "body_mass")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,6 @@ class TrainerConfig:
     distribution: str = "auto"
     seed: int = 0
     balancer: str = "uncertainty"
-    class_weight_scheme: str = "balanced"
     transform: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -61,3 +61,24 @@ class TrainerConfig:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
+        self._validate_loss_shape()
+
+    def _validate_loss_shape(self) -> None:
+        """multitask takes a spec per head, every other task one spec; a spec of the wrong
+        form would otherwise be ignored or fail only once training starts."""
+        per_head = isinstance(self.loss, dict) and "name" not in self.loss
+        if self.loss is None:
+            return
+        if self.task == "multitask":
+            if not per_head or not self.loss or not set(self.loss) <= set(MULTITASK_HEADS):
+                raise ValueError(
+                    "the multitask loss is one spec per head, "
+                    f"keys among {', '.join(MULTITASK_HEADS)}, e.g. "
+                    '{"body_mass": {"name": "ConcordanceCorrelationLoss"}}; '
+                    f"got {self.loss!r}"
+                )
+        elif per_head or not isinstance(self.loss, str | dict):
+            raise ValueError(
+                f"the {self.task} loss is a name or one {{'name': ..., 'params': ...}} spec; "
+                f"got {self.loss!r}"
+            )

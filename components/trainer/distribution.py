@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 
 import tensorflow as tf
 
@@ -41,3 +42,23 @@ def choose_strategy(kind: str = "auto") -> tf.distribute.Strategy:
 def global_batch_size(per_replica_batch_size: int, strategy: tf.distribute.Strategy) -> int:
     """The batch size fed to the input pipeline: per-replica size times replicas in sync."""
     return per_replica_batch_size * strategy.num_replicas_in_sync
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's outputs: always, except on the non-chief
+    workers of a multi-worker cluster (the chief, or worker 0 when there is no chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def output_dir(strategy: tf.distribute.Strategy, path: str) -> str:
+    """`path` on the chief; a scratch directory of its own on every other worker, which
+    must still save (saving a distributed model is a collective) but not over the chief."""
+    if is_chief(strategy):
+        return path
+    return tempfile.mkdtemp(prefix=f"losskit-worker-{strategy.cluster_resolver.task_id}-")

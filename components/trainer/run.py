@@ -11,7 +11,7 @@ from tfx_bsl.public import tfxio
 from components.trainer import tasks
 from components.trainer.callbacks import StopOnNonFiniteLoss
 from components.trainer.config import TrainerConfig
-from components.trainer.distribution import choose_strategy, global_batch_size
+from components.trainer.distribution import choose_strategy, global_batch_size, output_dir
 from components.trainer.export import signatures
 
 LOSS_RECORD = "loss.json"
@@ -30,10 +30,13 @@ def _dataset(fn_args, files, tft_output, batch_size, split, seed, shuffle):
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    # First of all TF work: MultiWorkerMirroredStrategy configures collective ops, which TF
+    # allows only before its runtime starts.
+    strategy = choose_strategy(config.distribution)
     tf.keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-    strategy = choose_strategy(config.distribution)
     batch_size = global_batch_size(config.batch_size, strategy)
+    run_dir = output_dir(strategy, fn_args.model_run_dir)
 
     with strategy.scope():
         built = tasks.build(config.task, tft_output, config)
@@ -53,7 +56,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         verbose=2,
         callbacks=[
             StopOnNonFiniteLoss(),
-            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            tf.keras.callbacks.TensorBoard(log_dir=run_dir, update_freq="epoch"),
             *built.callbacks,
         ],
     )
@@ -63,7 +66,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         # Compiled so the registered losses travel with the SavedModel and TFMA can report them.
         export.compile(loss=built.loss, metrics=built.metrics)
     export.save(
-        fn_args.serving_model_dir,
+        output_dir(strategy, fn_args.serving_model_dir),
         save_format="tf",
         signatures=signatures(export, tft_output, built.raw_label_keys, export.input_names),
     )
@@ -72,5 +75,5 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "task": config.task,
         "loss": {head: tf.keras.losses.serialize(loss) for head, loss in heads.items()},
     }
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, LOSS_RECORD), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(run_dir, LOSS_RECORD), "w") as f:
         json.dump(record, f, default=str)

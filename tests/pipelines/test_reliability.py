@@ -1,6 +1,7 @@
 """When things go wrong: bad data and bad configuration stop early with one clear line and
 leave nothing half-written; a killed run resumes from cache; a NaN loss stops training."""
 
+import glob
 import os
 import shutil
 import signal
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.trainer.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
 from pipelines import contracts, results
@@ -124,6 +127,7 @@ def test_nan_in_a_numeric_column_is_accepted_as_missing(tmp_path):
     [
         (["run", "nosuchtask"], "unknown task 'nosuchtask'; valid tasks: penguins, multitask"),
         (["run", "penguins", "--loss", "nosuchloss"], "Valid names: BPMLLLoss"),
+        (["run", "multitask", "--loss", "bpmll"], "the multitask loss is one spec per head"),
         (
             ["compile", "penguins", "-o", "x.yaml", "--pipeline-root", "gs://b/r", "--gpu", "t4"],
             "--gpu must be TYPE:COUNT",
@@ -158,6 +162,57 @@ def test_a_non_finite_loss_stops_training_naming_epoch_and_batch():
             shuffle=False,
             callbacks=[StopOnNonFiniteLoss()],
         )
+
+
+def _capped_schema(inferred_path, out_path, feature, maximum):
+    """A curated schema as a user makes one: the schema SchemaGen inferred, with `feature`
+    capped at `maximum`, which the data breaks."""
+    schema = schema_pb2.Schema()
+    with open(inferred_path) as handle:
+        text_format.Parse(handle.read(), schema)
+    (cap,) = (f for f in schema.feature if f.name == feature)
+    if cap.type == schema_pb2.INT:
+        cap.int_domain.max = int(maximum)
+    else:
+        cap.float_domain.max = float(maximum)
+    out_path.write_text(text_format.MessageToString(schema))
+    return str(out_path)
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("penguins")
+def test_data_that_breaks_a_curated_schema_stops_before_transform(penguins_run, tmp_path):
+    """ExampleValidator's anomalies gate the run: the AnomaliesGate fails naming the split and
+    the feature, and neither Transform nor the Trainer runs."""
+    (inferred,) = glob.glob(
+        os.path.join(penguins_run.pipeline_root, "SchemaGen", "schema", "*", "schema.pbtxt")
+    )
+    schema = _capped_schema(inferred, tmp_path / "schema.pbtxt", "body_mass_g", 5000)
+    root = tmp_path / "root"
+    outcome = CliRunner().invoke(
+        main,
+        ["run", "penguins", "--schema", schema, "--root", str(root), "--"]
+        + ["--direct_running_mode=in_memory"],
+    )
+    assert outcome.exit_code != 0 and "Traceback" not in outcome.output, outcome.output
+    (error,) = (line for line in outcome.output.splitlines() if line.startswith("Error: "))
+    assert error == (
+        "Error: AnomaliesGate failed: ExampleValidator found 2 anomalies against the schema: "
+        "split eval, feature body_mass_g: Unexpectedly large value: 6300. | "
+        "split train, feature body_mass_g: Unexpectedly large value: 5850."
+    )
+    executions = results.executions(str(root / "metadata.sqlite"), "losskit-penguins")
+    ran = {r.component: r.state for r in executions}
+    assert ran["ExampleValidator"] == "COMPLETE" and ran["AnomaliesGate"] == "FAILED", ran
+    assert "Transform" not in ran and "Trainer" not in ran, ran
+
+
+def test_a_schema_that_is_not_a_schema_is_named(tmp_path):
+    path = tmp_path / "schema.pbtxt"
+    path.write_text("feature { name: 'x' type: NOT_A_TYPE }")
+    assert f"--schema {path}: not a text-format Schema" in _run(
+        ["run", "penguins", "--schema", str(path), "--root", str(tmp_path / "root")]
+    )
 
 
 def _losskit(*args):

@@ -23,6 +23,19 @@ def test_config_defaults_and_validation():
         TrainerConfig.from_custom_config({"task": "penguins", "distribution": "tpu"})
 
 
+def test_loss_spec_shape_per_task():
+    per_head = {"species": "class_weighted_ce", "body_mass": {"name": "ccc"}}
+    assert (
+        TrainerConfig.from_custom_config({"task": "multitask", "loss": per_head}).loss == per_head
+    )
+    for flat in ("bpmll", {"name": "bpmll"}, {"species": "bpmll", "weight": "mse"}, {}):
+        with pytest.raises(ValueError, match="the multitask loss is one spec per head"):
+            TrainerConfig.from_custom_config({"task": "multitask", "loss": flat})
+    assert TrainerConfig.from_custom_config({"task": "penguins", "loss": "bpmll"}).loss == "bpmll"
+    with pytest.raises(ValueError, match="the tagging loss is a name or one"):
+        TrainerConfig.from_custom_config({"task": "tagging", "loss": {"species": "bpmll"}})
+
+
 def test_default_strategy_on_a_single_cpu(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     strategy = distribution.choose_strategy("auto")
