@@ -134,7 +134,12 @@ def compile_task(
         images[TRAINER_NODE] = gpu_image
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
-            default_image=images, default_commands=EXECUTOR_COMMAND
+            default_image=images,
+            default_commands=EXECUTOR_COMMAND,
+            # Schema 2.1, as the kfp 2 SDK writes: typed `parameterType` inputs, and each step
+            # reads the ExecutorInput's `parameterValues`, the only parameters open-source
+            # KFP's driver fills in (the 2.0 schema's steps read the legacy `parameters`).
+            use_pipeline_spec_2_1=True,
         )
     )
     job = runner.run(pipeline, write_out=False)
