@@ -92,7 +92,9 @@ def parse_args(argv=None):
     pipelines.add_argument(
         "--tasks", nargs="+", default=["penguins"], help="task pipelines to run (default penguins)"
     )
-    pipelines.add_argument("--epochs", type=int, default=2, help="Trainer epochs (default 2)")
+    pipelines.add_argument(
+        "--epochs", type=int, default=None, help="Trainer epochs (default: each task's own)"
+    )
     pipelines.add_argument(
         "--beam-mode",
         choices=tuple(pipeline_bench.BEAM_MODES),

@@ -6,6 +6,7 @@ import os
 # flag is read when tf.keras is first touched, so setting it here covers every entry point.
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
+from losses._base import LossLayer  # noqa: E402
 from losses.balancing import AlphaBalancing, LossWeightSchedule, UncertaintyWeighting  # noqa: E402
 from losses.correlation import (  # noqa: E402
     ConcordanceCorrelation,
@@ -32,6 +33,7 @@ __all__ = [
     "ConcordanceCorrelationLoss",
     "GaussianMixtureCurveLoss",
     "IgnoredLabelKLDivergence",
+    "LossLayer",
     "LossWeightSchedule",
     "MaskedCategoricalCrossentropy",
     "MaskedSparseCategoricalAccuracy",

@@ -14,8 +14,10 @@ def _symbolic(*tensors) -> bool:
     return any(isinstance(t, tf.keras.__internal__.KerasTensor) for t in tensors)
 
 
-class LossNode(tf.keras.layers.Layer):
-    """One functional-model node that applies ``loss`` to (y_true, y_pred[, sample_weight])."""
+class LossLayer(tf.keras.layers.Layer):
+    """Applies a Keras loss — losskit's or Keras's own — to (y_true, y_pred[, sample_weight])
+    as one layer, so a functional model can hold per-head losses as tensors (to balance them
+    with UncertaintyWeighting or AlphaBalancing and `add_loss` the result)."""
 
     def __init__(self, loss, **kwargs):
         super().__init__(**kwargs)
@@ -33,7 +35,7 @@ class Loss(tf.keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if _symbolic(y_true, y_pred, sample_weight):
-            return LossNode(self)(y_true, y_pred, sample_weight=sample_weight)
+            return LossLayer(self)(y_true, y_pred, sample_weight=sample_weight)
         return self._compute(y_true, y_pred, sample_weight)
 
     def _compute(self, y_true, y_pred, sample_weight=None):

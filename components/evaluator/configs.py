@@ -123,13 +123,29 @@ def _custom(class_name, **config) -> tfma.MetricConfig:
     )
 
 
-def _bounded(metric: tfma.MetricConfig, *, lower=None, upper=None) -> tfma.MetricConfig:
+def _bounded(
+    metric: tfma.MetricConfig, *, lower=None, upper=None, max_worse=None
+) -> tfma.MetricConfig:
+    """`metric` bounded on the overall slice by value (`lower` / `upper`) and, when
+    `max_worse` is given, by change: no worse than the baseline's by more than `max_worse`
+    (higher is better when a lower bound is given, lower is better otherwise)."""
     bound = {}
     if lower is not None:
         bound["lower_bound"] = wrappers_pb2.DoubleValue(value=lower)
     if upper is not None:
         bound["upper_bound"] = wrappers_pb2.DoubleValue(value=upper)
-    threshold = tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(**bound))
+    change = None
+    if max_worse is not None:
+        higher_is_better = lower is not None
+        change = tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER
+            if higher_is_better
+            else tfma.MetricDirection.LOWER_IS_BETTER,
+            absolute={"value": -max_worse if higher_is_better else max_worse},
+        )
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(**bound), change_threshold=change
+    )
     metric.per_slice_thresholds.extend(_overall_only(threshold)["per_slice_thresholds"])
     return metric
 
@@ -153,9 +169,18 @@ def _one_vs_rest(class_ids, output_names=(), threshold=None) -> tfma.MetricsSpec
     )
 
 
-def multitask(*, num_classes=3, min_macro_auc=0.9, max_mse=0.5, with_baseline=True):
+def multitask(
+    *,
+    num_classes=3,
+    min_macro_auc=0.9,
+    max_mse=0.5,
+    max_auc_drop=0.05,
+    max_mse_rise=0.1,
+    with_baseline=True,
+):
     """Per head: species one-vs-rest AUC (macro ≥ `min_macro_auc`) and accuracy; body mass
-    MSE and MAE on the z-scored target (MSE ≤ `max_mse`; a constant predictor scores ≈ 1)."""
+    MSE and MAE on the z-scored target (MSE ≤ `max_mse`; a constant predictor scores ≈ 1).
+    Against a baseline, macro AUC may drop by `max_auc_drop` and MSE rise by `max_mse_rise`."""
     return tfma.EvalConfig(
         model_specs=_model_specs(
             {"species": "species_id", "body_mass": "body_mass_target"}, with_baseline
@@ -163,7 +188,11 @@ def multitask(*, num_classes=3, min_macro_auc=0.9, max_mse=0.5, with_baseline=Tr
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["island"])],
         metrics_specs=[
             tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")]),
-            _one_vs_rest(range(num_classes), ["species"], _threshold(min_macro_auc)),
+            _one_vs_rest(
+                range(num_classes),
+                ["species"],
+                _threshold(min_macro_auc, max_auc_drop if with_baseline else None),
+            ),
             tfma.MetricsSpec(
                 output_names=["species"],
                 metrics=[
@@ -176,7 +205,11 @@ def multitask(*, num_classes=3, min_macro_auc=0.9, max_mse=0.5, with_baseline=Tr
             tfma.MetricsSpec(
                 output_names=["body_mass"],
                 metrics=[
-                    _bounded(tfma.MetricConfig(class_name="MeanSquaredError"), upper=max_mse),
+                    _bounded(
+                        tfma.MetricConfig(class_name="MeanSquaredError"),
+                        upper=max_mse,
+                        max_worse=max_mse_rise if with_baseline else None,
+                    ),
                     tfma.MetricConfig(class_name="MeanAbsoluteError"),
                 ],
             ),
@@ -184,8 +217,9 @@ def multitask(*, num_classes=3, min_macro_auc=0.9, max_mse=0.5, with_baseline=Tr
     )
 
 
-def tagging(*, min_token_accuracy=0.7, with_baseline=True):
-    """Masked token accuracy (padding excluded), overall and by sequence-length bucket."""
+def tagging(*, min_token_accuracy=0.7, max_accuracy_drop=0.02, with_baseline=True):
+    """Masked token accuracy (padding excluded), overall and by sequence-length bucket; ≥
+    `min_token_accuracy`, and no more than `max_accuracy_drop` below a baseline's."""
     return tfma.EvalConfig(
         model_specs=_model_specs("tag_ids", with_baseline),
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["length_bucket"])],
@@ -194,7 +228,9 @@ def tagging(*, min_token_accuracy=0.7, with_baseline=True):
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
                     _bounded(
-                        _custom("MaskedTokenAccuracy", pad_class=-1), lower=min_token_accuracy
+                        _custom("MaskedTokenAccuracy", pad_class=-1),
+                        lower=min_token_accuracy,
+                        max_worse=max_accuracy_drop if with_baseline else None,
                     ),
                 ]
             )
@@ -202,8 +238,9 @@ def tagging(*, min_token_accuracy=0.7, with_baseline=True):
     )
 
 
-def correlation(*, mask_value=-9999.0, min_ccc=0.6, with_baseline=True):
-    """Per-sequence CCC and Pearson r (mean over sequences), by sequence-length bucket."""
+def correlation(*, mask_value=-9999.0, min_ccc=0.6, max_ccc_drop=0.05, with_baseline=True):
+    """Per-sequence CCC and Pearson r (mean over sequences), by sequence-length bucket; CCC ≥
+    `min_ccc`, and no more than `max_ccc_drop` below a baseline's."""
     return tfma.EvalConfig(
         model_specs=_model_specs("y", with_baseline),
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["length_bucket"])],
@@ -211,7 +248,11 @@ def correlation(*, mask_value=-9999.0, min_ccc=0.6, with_baseline=True):
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    _bounded(_custom("SequenceConcordance", mask_value=mask_value), lower=min_ccc),
+                    _bounded(
+                        _custom("SequenceConcordance", mask_value=mask_value),
+                        lower=min_ccc,
+                        max_worse=max_ccc_drop if with_baseline else None,
+                    ),
                     _custom("SequencePearson", mask_value=mask_value),
                 ]
             )
@@ -219,9 +260,12 @@ def correlation(*, mask_value=-9999.0, min_ccc=0.6, with_baseline=True):
     )
 
 
-def multilabel(*, num_labels=8, max_ranking_loss=0.4, with_baseline=True):
+def multilabel(
+    *, num_labels=8, max_ranking_loss=0.4, max_ranking_loss_rise=0.03, with_baseline=True
+):
     """Per-label AUC with micro and macro averages, ranking loss (BP-MLL's measure) and
-    hamming loss; blessed when the ranking loss is ≤ `max_ranking_loss`."""
+    hamming loss; blessed when the ranking loss is ≤ `max_ranking_loss` and no more than
+    `max_ranking_loss_rise` above a baseline's."""
     label_ids = list(range(num_labels))
     return tfma.EvalConfig(
         model_specs=_model_specs("labels_multi_hot", with_baseline),
@@ -230,7 +274,11 @@ def multilabel(*, num_labels=8, max_ranking_loss=0.4, with_baseline=True):
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    _bounded(_custom("RankingLoss"), upper=max_ranking_loss),
+                    _bounded(
+                        _custom("RankingLoss"),
+                        upper=max_ranking_loss,
+                        max_worse=max_ranking_loss_rise if with_baseline else None,
+                    ),
                     _custom("HammingLoss", threshold=0.5),
                 ]
             ),
@@ -244,9 +292,7 @@ def multilabel(*, num_labels=8, max_ranking_loss=0.4, with_baseline=True):
             tfma.MetricsSpec(
                 binarize=tfma.BinarizationOptions(class_ids={"values": label_ids}),
                 aggregate=tfma.AggregationOptions(micro_average=True),
-                metrics=[
-                    tfma.MetricConfig(class_name="AUC", config=json.dumps({"name": "micro_auc"}))
-                ],
+                metrics=[tfma.MetricConfig(class_name="AUC")],  # auc/micro beside auc/macro
             ),
         ],
     )

@@ -1,22 +1,11 @@
-"""Per-head losses as layers, so a functional model can `add_loss` their balanced sum.
+"""The warm-up weight of a head's loss, as a layer of the training model.
 
 Keras's `compile(loss=...)` weighs heads with constants; balancing them with trainable
 weights (UncertaintyWeighting, AlphaBalancing) needs the head losses as tensors inside the
-model. The labels enter as extra model inputs of the training model only.
+model (`losses.LossLayer`), and a scheduled weight as a variable the schedule can set.
 """
 
 import tensorflow as tf
-
-
-class HeadLoss(tf.keras.layers.Layer):
-    """Applies a Keras loss to (y_true, y_pred[, sample_weight]) and returns the scalar."""
-
-    def __init__(self, loss, **kwargs):
-        super().__init__(**kwargs)
-        self.loss = loss
-
-    def call(self, y_true, y_pred, sample_weight=None):
-        return self.loss(y_true, y_pred, sample_weight=sample_weight)
 
 
 class ScaledLoss(tf.keras.layers.Layer):

@@ -11,7 +11,7 @@ import tensorflow_transform as tft
 import losses
 from components.trainer import models
 from components.trainer.config import TrainerConfig
-from components.trainer.heads import HeadLoss, ScaledLoss
+from components.trainer.heads import ScaledLoss
 from components.transform import (
     TAG_PAD_ID,
     read_multilabel_pos_weight,
@@ -126,9 +126,11 @@ def multitask(tft_output, config: TrainerConfig) -> Built:
     mass = tf.keras.Input(shape=(1,), name="body_mass_target", dtype=tf.float32)
     present = tf.keras.Input(shape=(), name="body_mass_present", dtype=tf.float32)
     outputs = export(export.input)
-    l_species = HeadLoss(species_loss, name="species_loss")(species, outputs["species"])
+    l_species = losses.LossLayer(species_loss, name="species_loss")(species, outputs["species"])
     warmup = ScaledLoss(0.1, name="body_mass_warmup")
-    l_mass = warmup(HeadLoss(mass_loss, name="body_mass_loss")(mass, outputs["body_mass"], present))
+    l_mass = warmup(
+        losses.LossLayer(mass_loss, name="body_mass_loss")(mass, outputs["body_mass"], present)
+    )
     balancer = (
         losses.UncertaintyWeighting(2)
         if config.balancer == "uncertainty"

@@ -45,6 +45,8 @@ def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path, run_ta
     overall = evaluation.overall()
     assert overall["ranking_loss"] <= 0.4 * constant, (overall["ranking_loss"], constant)
     assert overall["auc/macro"] >= 0.75
+    assert overall["auc/micro"] >= 0.75
+    assert {f"auc/classId:{i}" for i in range(8)} <= set(overall)
     assert 0.0 <= overall["hamming_loss"] <= 0.5
     assert evaluation.blessed
 

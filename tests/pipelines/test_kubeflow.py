@@ -2,13 +2,17 @@
 kfp's protos, check the GPU request and placement, and the file kfp.Client would send."""
 
 import os
+import re
+import shlex
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from google.protobuf import json_format
 
 from pipelines import kubeflow
 from pipelines import kubeflow_defaults as defaults
+from pipelines.cli import main
 from pipelines.tasks import TASKS
 
 ROOT = "gs://bucket/root"
@@ -107,6 +111,26 @@ def test_every_step_runs_the_image_with_legacy_keras(compiled):
         expected = "registry.example/tfx-losskit:test" + ("-gpu" if name == trainer else "")
         assert container["image"] == expected, name
         assert list(container["command"])[:2] == ["env", "TF_USE_LEGACY_KERAS=1"], name
+
+
+def test_the_deploy_readme_compile_command_gives_each_step_its_registry_image(tmp_path):
+    """The `losskit compile` command deploy/README.md tells users to run, as written."""
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "README.md")
+    with open(readme) as f:
+        text = f.read()
+    command = re.search(r"^losskit compile (.+?)\n(?!\s)", text, re.M | re.S).group(1)
+    command = command.replace("\\\n", " ").replace("$REGISTRY", "registry.example")
+    args = shlex.split(command.replace("$BUCKET", "bucket"))
+    args[args.index("-o") + 1] = str(tmp_path / "penguins.yaml")
+    outcome = CliRunner().invoke(main, ["compile", *args])
+    assert outcome.exit_code == 0, outcome.output
+    spec, _ = kubeflow.load(str(tmp_path / "penguins.yaml"))
+    trainer = _trainer_executor(spec)
+    for name, executor in _executors(spec).items():
+        if "container" in executor:
+            image = executor["container"]["image"]
+            assert image.startswith("registry.example/"), (name, image)
+            assert image.endswith("-gpu") == (name == trainer), (name, image)
 
 
 def test_no_gpu_leaves_every_step_on_cpu(tmp_path):

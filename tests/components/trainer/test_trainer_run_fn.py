@@ -144,23 +144,54 @@ def test_tfma_loaded_the_model_as_keras(trained, tmp_path):
     assert np.isfinite(overall["loss"]["doubleValue"])
 
 
-def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
+def _constant_model(trained, path) -> str:
+    """The trained model with its output layer zeroed: every example gets the same scores."""
     outputs, fn_args = trained
     import losses  # noqa: F401  registers the compiled loss for load_model
 
     model = tf.keras.models.load_model(fn_args.serving_model_dir)
     head = model.get_layer("probabilities")
     head.set_weights([np.zeros_like(w) for w in head.get_weights()])
-    bad_dir = str(tmp_path / "bad")
     tft_output = tft.TFTransformOutput(outputs["graph"])
     model.save(
-        bad_dir,
+        str(path),
         save_format="tf",
         signatures=signatures(model, tft_output, ("species",), model.input_names),
     )
-    _analyze(bad_dir, outputs, tmp_path / "eval")
+    return str(path)
+
+
+def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
+    outputs, _ = trained
+    _analyze(_constant_model(trained, tmp_path / "bad"), outputs, tmp_path / "eval")
     validation = tfma.load_validation_result(str(tmp_path / "eval"))
     assert not validation.validation_ok
+
+
+def test_a_candidate_worse_than_the_blessed_baseline_is_not_blessed(trained, tmp_path):
+    """With the value bound out of play (macro AUC ≥ 0), only the change threshold against
+    the baseline (the trained model) can refuse the constant model, and it does."""
+    outputs, fn_args = trained
+    files, _, _ = _raw_eval(outputs)
+    eval_config = configs.penguins(num_classes=3, min_macro_auc=0.0, max_auc_drop=0.05)
+    models = [
+        custom_eval_shared_model(_constant_model(trained, tmp_path / "bad"), name, eval_config)
+        if name == "candidate"
+        else custom_eval_shared_model(fn_args.serving_model_dir, name, eval_config)
+        for name in ("candidate", "baseline")
+    ]
+    tfma.run_model_analysis(
+        eval_shared_model=models,
+        eval_config=eval_config,
+        data_location=files[0],
+        file_format="tfrecords",
+        output_path=str(tmp_path / "eval"),
+    )
+    validation = tfma.load_validation_result(str(tmp_path / "eval"))
+    assert not validation.validation_ok
+    failures = [f for s in validation.metric_validations_per_slice for f in s.failures]
+    assert {f.metric_key.name for f in failures} == {"auc"}
+    assert all(f.metric_key.is_diff for f in failures), failures
 
 
 _MIRRORED_SCRIPT = """

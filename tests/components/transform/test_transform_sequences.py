@@ -13,6 +13,7 @@ from components.transform import (
     pad,
     read_tagging_vocab_size,
     tagging_preprocessing_fn,
+    token_ids,
 )
 from components.transform.tasks import CORRELATION_INPUTS, TOKEN_VOCAB
 
@@ -183,3 +184,31 @@ def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transfor
     served = run.serve(drop=("y",))
     for name in ("x", "mask", "length"):
         np.testing.assert_array_equal(served[name], run.column(name), err_msg=name)
+
+
+def words_fn(inputs):
+    """String tokens: vocabulary ids (0 kept for padding) padded to T = 3, the last 3 kept."""
+    ids = token_ids(as_ragged(inputs["words"], "words"), vocab_name="words")
+    padded = pad(ids, 3, pad_value=PAD_ID, truncate="pre")
+    return {"word_ids": padded.values, "mask": padded.mask, "length": padded.length}
+
+
+def test_string_tokens_get_vocabulary_ids_and_padding(run_transform):
+    rows = [[], ["the"], ["the", "cat"], ["a", "cat", "sat", "on", "the", "mat"], ["the", "dog"]]
+    run = run_transform(
+        words_fn,
+        [{"words": row} for row in rows],
+        {"words": tf.io.VarLenFeature(tf.string)},
+    )
+    vocabulary = [t.decode() for t in run.output.vocabulary_by_name("words")]
+    assert vocabulary[:2] == ["the", "cat"]  # most frequent first
+    assert sorted(vocabulary) == sorted({w for row in rows for w in row})
+    word_id = {word: index + 1 for index, word in enumerate(vocabulary)}  # 0 = padding
+    values, mask, length = numpy_pad([[word_id[w] for w in row] for row in rows], 3, PAD_ID, "pre")
+    np.testing.assert_array_equal(run.column("word_ids"), values)
+    np.testing.assert_array_equal(run.column("mask"), mask)
+    np.testing.assert_array_equal(run.column("length"), length)
+    # A word the analysis never saw gets the out-of-vocabulary id at serving time.
+    unseen = run.serve([run.example({"words": ["the", "zebra"]})])
+    np.testing.assert_array_equal(unseen["word_ids"], [[word_id["the"], len(vocabulary) + 1, 0]])
+    run.assert_serving_matches()
