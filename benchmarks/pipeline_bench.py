@@ -55,8 +55,8 @@ def run_task(task, root, beam_mode, epochs):
         "blessed": evaluation.blessed,
         "metrics": {key: overall[key] for key in HEADLINE_METRICS if key in overall},
         "executions": [
-            {"component": component, "state": state, "seconds": seconds}
-            for component, state, seconds in executions
+            {"component": row.component, "state": row.state, "seconds": row.seconds}
+            for row in executions
         ],
     }
 

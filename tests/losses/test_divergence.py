@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from losses import IgnoredLabelKLDivergence
 
@@ -101,3 +103,32 @@ def test_errors_name_arguments():
         IgnoredLabelKLDivergence(0)(np.eye(4)[[0, 1]], np.eye(3)[[0, 1]])
     with pytest.raises(ValueError, match="ignore_class"):
         IgnoredLabelKLDivergence(-1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    garbage=st.sampled_from([np.nan, np.inf, -np.inf, 1e30, -1.0]),
+)
+def test_ignored_samples_never_matter(seed, garbage):
+    """Whatever sits in y_pred for an n/a sample reaches neither the value nor the gradient."""
+    rng = np.random.default_rng(seed)
+    batch, classes = int(rng.integers(1, 8)), int(rng.integers(2, 6))
+    y_true, y_pred = distributions(rng, batch, classes, 3.0), distributions(rng, batch, classes)
+    ignored = np.argmax(y_true, -1) == 0
+    dirty = y_pred.copy()
+    dirty[ignored] = garbage
+    loss = IgnoredLabelKLDivergence(0)
+
+    def value_and_grad(y):
+        y = tf.constant(y)
+        with tf.GradientTape() as tape:
+            tape.watch(y)
+            value = loss(y_true, y)
+        return value.numpy(), tape.gradient(value, y).numpy()
+
+    clean_value, clean_grad = value_and_grad(y_pred)
+    value, grad = value_and_grad(dirty)
+    assert value == clean_value and np.isfinite(value)
+    np.testing.assert_array_equal(grad, clean_grad)
+    np.testing.assert_array_equal(grad[ignored], 0)

@@ -309,3 +309,29 @@ def test_categorical_errors_name_arguments():
         MaskedCategoricalCrossentropy(pad_class=4)(np.zeros((2, 3, 4)), np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="pad_class"):
         MaskedCategoricalCrossentropy(pad_class=-1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    garbage=st.sampled_from([np.nan, np.inf, -np.inf, 1e30, -7.0]),
+)
+def test_categorical_padding_contents_never_matter(seed, garbage):
+    rng = np.random.default_rng(seed)
+    batch, steps, classes = rng.integers(1, 4), rng.integers(1, 6), rng.integers(2, 5)
+    y_true, logits, real = one_hot_padded(rng, batch, steps, classes)
+    dirty = logits.copy()
+    dirty[~real] = garbage
+    loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)
+
+    def value_and_grad(y):
+        y = tf.constant(y)
+        with tf.GradientTape() as tape:
+            tape.watch(y)
+            value = loss(y_true, y)
+        return value.numpy(), tape.gradient(value, y).numpy()
+
+    clean_value, clean_grad = value_and_grad(logits)
+    value, grad = value_and_grad(dirty)
+    assert value == clean_value and np.isfinite(value)
+    np.testing.assert_array_equal(grad, clean_grad)

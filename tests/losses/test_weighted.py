@@ -86,11 +86,14 @@ def test_class_weighted_errors():
             ClassWeightedCrossentropy(bad)
 
 
-@pytest.mark.parametrize("pos_weight", [3.0, [0.5, 1.0, 2.0, 4.0]])
+@pytest.mark.parametrize(
+    ("shape", "pos_weight"),
+    [((5, 4), 3.0), ((5, 4), [0.5, 1.0, 2.0, 4.0]), ((1, 1), [2.0]), ((33, 8), 0.25)],
+)
 @pytest.mark.parametrize("from_logits", [True, False])
-def test_weighted_bce_matches_reference(rng, pos_weight, from_logits):
-    y_true = rng.integers(0, 2, (5, 4)).astype(float)
-    logits = rng.normal(size=(5, 4))
+def test_weighted_bce_matches_reference(rng, shape, pos_weight, from_logits):
+    y_true = rng.integers(0, 2, shape).astype(float)
+    logits = rng.normal(size=shape)
     y_pred = logits if from_logits else 1 / (1 + np.exp(-logits))
     loss = WeightedBinaryCrossentropy(pos_weight, from_logits=from_logits)
     expected = reference_weighted_bce(
