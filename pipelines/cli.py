@@ -4,12 +4,14 @@ import json
 import os
 import re
 import sys
+import warnings
 
 import click
 
 from pipelines import kubeflow_defaults as defaults
 
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, KeyError)
+_PY310_NOTICE = "You are using a non-supported Python version"
 _BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]\s*$")
 
 
@@ -46,6 +48,13 @@ def _loss_option(value):
 @click.group(help=__doc__)
 def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # google.api_core warns on import, here and in every Beam worker process, that Python
+    # 3.10 gets no more updates; TFX 1.16 installs on 3.10 only, so it tells users nothing.
+    warnings.filterwarnings("ignore", _PY310_NOTICE, FutureWarning)
+    inherited = os.environ.get("PYTHONWARNINGS", "")
+    notice = f"ignore:{_PY310_NOTICE}:FutureWarning"
+    if notice not in inherited:
+        os.environ["PYTHONWARNINGS"] = f"{inherited},{notice}" if inherited else notice
 
 
 @main.command()
