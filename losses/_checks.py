@@ -60,10 +60,23 @@ def matrix_pair(owner, y_true, y_pred, message):
     return y_true, y_pred
 
 
-def check_length(owner, arg, length, dim, what, **shapes):
-    """Raises when the static size ``dim`` is known and differs from ``length``."""
-    if dim is not None and dim != length:
-        raise shape_error(owner, f"`{arg}` has length {length} but {what} is {dim}", **shapes)
+def check_length(owner, arg, length, tensor, what, name):
+    """``tensor``, checked to have ``length`` entries on its last axis: raises ValueError
+    when that size is static, else attaches an Assert op (which XLA drops)."""
+    dim = tensor.shape[-1]
+    if dim is not None:
+        if dim != length:
+            raise shape_error(
+                owner, f"`{arg}` has length {length} but {what} is {dim}", **{name: tensor.shape}
+            )
+        return tensor
+    assertion = tf.debugging.assert_equal(
+        tf.shape(tensor)[-1],
+        length,
+        message=f"{owner}: `{arg}` has length {length} but {what} differs; `{name}` shape =",
+    )
+    with tf.control_dependencies([assertion]):
+        return tf.identity(tensor)
 
 
 def align_mask(owner, mask, like):

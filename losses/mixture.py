@@ -72,14 +72,16 @@ class GaussianMixtureCurveLoss(Loss):
                 y_true=y_true.shape,
                 y_pred=y_pred.shape,
             )
-        width = y_pred.shape[-1]
-        if width is not None and width != 3 * self.num_components:
-            raise shape_error(
-                owner,
-                f"`num_components`={self.num_components} needs `y_pred` of width"
-                f" 3·{self.num_components} = {3 * self.num_components}",
-                y_pred=y_pred.shape,
+        width = 3 * self.num_components
+        needs = f"`num_components`={self.num_components} needs `y_pred` of width 3·K = {width}"
+        if y_pred.shape[-1] is not None and y_pred.shape[-1] != width:
+            raise shape_error(owner, needs, y_pred=y_pred.shape)
+        if y_pred.shape[-1] is None:  # known only at run time: an Assert op (XLA drops it)
+            assertion = tf.debugging.assert_equal(
+                tf.shape(y_pred)[-1], width, message=f"{owner}: {needs}; `y_pred` shape ="
             )
+            with tf.control_dependencies([assertion]):
+                y_pred = tf.identity(y_pred)
         steps = y_true.shape[-1]
         if self.grid is None:
             grid = tf.linspace(
@@ -88,13 +90,13 @@ class GaussianMixtureCurveLoss(Loss):
                 steps if steps is not None else tf.shape(y_true)[-1],
             )
         else:
-            check_length(
+            y_true = check_length(
                 owner,
                 "grid",
                 len(self.grid),
-                steps,
+                y_true,
                 "the number of curve points T in `y_true`",
-                y_true=y_true.shape,
+                "y_true",
             )
             grid = tf.constant(self.grid, y_pred.dtype)
         error = y_true - gaussian_mixture_curve(y_pred, grid)

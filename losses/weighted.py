@@ -61,13 +61,13 @@ class ClassWeightedCrossentropy(Loss):
                 y_true=y_true.shape,
                 y_pred=y_pred.shape,
             )
-        check_length(
+        y_pred = check_length(
             owner,
             "class_weights",
             len(self.class_weights),
-            y_pred.shape[-1],
+            y_pred,
             "the number of classes C in `y_pred`",
-            y_pred=y_pred.shape,
+            "y_pred",
         )
         labels = tf.cast(y_true, tf.int32)
         labels = assert_class_ids(
@@ -114,13 +114,13 @@ class WeightedBinaryCrossentropy(Loss):
             owner, y_true, y_pred, "`y_true` and `y_pred` must both be (B, L)"
         )
         if isinstance(self.pos_weight, list):
-            check_length(
+            y_pred = check_length(
                 owner,
                 "pos_weight",
                 len(self.pos_weight),
-                y_pred.shape[-1],
+                y_pred,
                 "the number of labels L in `y_pred`",
-                y_pred=y_pred.shape,
+                "y_pred",
             )
         pos_weight = tf.constant(self.pos_weight, y_pred.dtype)
         if self.from_logits:

@@ -90,3 +90,20 @@ def test_dynamic_length_under_tf_function(rng):
     np.testing.assert_allclose(
         float(fn(y_true, y_pred)), reference_curve_loss(y_true, y_pred, 1), rtol=1e-5
     )
+
+
+def test_sizes_known_only_at_run_time_are_checked_at_run_time(rng):
+    """Under a tf.function whose signature leaves the widths open, the width and grid
+    checks run as Assert ops and still name the argument."""
+    unknown = [tf.TensorSpec((None, None)), tf.TensorSpec((None, None))]
+    wide = tf.function(GaussianMixtureCurveLoss(1), input_signature=unknown)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"num_components.*width 3·K = 3"):
+        wide(rng.normal(size=(2, 7)), mixture_params(rng, 2, 2))
+    gridded = tf.function(
+        GaussianMixtureCurveLoss(1, grid=[0.0, 0.5, 1.0]), input_signature=unknown
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`grid` has length 3"):
+        gridded(rng.normal(size=(2, 7)), mixture_params(rng, 2, 1))
+    y_true, y_pred = rng.normal(size=(2, 3)), mixture_params(rng, 2, 1)
+    eager = GaussianMixtureCurveLoss(1, grid=[0.0, 0.5, 1.0])(y_true, y_pred)
+    np.testing.assert_allclose(float(gridded(y_true, y_pred)), float(eager), rtol=1e-6)

@@ -136,3 +136,15 @@ def test_weighted_bce_errors():
     for bad in (-1.0, [1.0, -2.0], "heavy", float("nan")):
         with pytest.raises(ValueError, match="pos_weight"):
             WeightedBinaryCrossentropy(bad)
+
+
+def test_weight_lengths_known_only_at_run_time_are_checked_at_run_time():
+    unknown = [tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None, None))]
+    weighted = tf.function(ClassWeightedCrossentropy([1.0, 2.0, 3.0]), input_signature=unknown)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`class_weights` has length 3"):
+        weighted(np.array([0, 1], np.int32), np.full((2, 5), 0.2, np.float32))
+    assert np.isfinite(float(weighted(np.array([0, 2], np.int32), np.full((2, 3), 1 / 3))))
+    matrices = [tf.TensorSpec((None, None)), tf.TensorSpec((None, None))]
+    bce = tf.function(WeightedBinaryCrossentropy([1.0, 2.0]), input_signature=matrices)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`pos_weight` has length 2"):
+        bce(np.zeros((2, 3), np.float32), np.full((2, 3), 0.5, np.float32))
