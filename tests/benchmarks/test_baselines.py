@@ -143,7 +143,7 @@ def test_markdown_renders_every_kind(tmp_path):
     assert "| B=32, L=1024 | no | pairwise (B,L,L) |" in text
     assert "10×" in text and "skipped: would need ≈17.2 GB" in text
     assert "| 10 | `--direct_num_workers=1` |" in text
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "project-README.md"
     readme.write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nafter\n")
     report.write(str(tmp_path), readme=str(readme))
     block = readme.read_text()
