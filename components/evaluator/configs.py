@@ -294,5 +294,9 @@ def multilabel(
                 aggregate=tfma.AggregationOptions(micro_average=True),
                 metrics=[tfma.MetricConfig(class_name="AUC")],  # auc/micro beside auc/macro
             ),
+            tfma.MetricsSpec(  # per-label ROC and PR curves for the report
+                binarize=tfma.BinarizationOptions(class_ids={"values": label_ids}),
+                metrics=[tfma.MetricConfig(class_name="ConfusionMatrixPlot")],
+            ),
         ],
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines import datasets, results
+from pipelines import datasets, report, results
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +49,13 @@ def test_multilabel_bpmll_ranks_far_better_than_constant_scores(tmp_path, run_ta
     assert {f"auc/classId:{i}" for i in range(8)} <= set(overall)
     assert 0.0 <= overall["hamming_loss"] <= 0.5
     assert evaluation.blessed
+    # The report draws the per-label bars and one ROC / PR curve per label.
+    with open(report.write_report(layout.root), encoding="utf-8") as handle:
+        page = handle.read()
+    assert page.count('data-chart="per-class"') == 1 and 'data-chart="curves"' in page
+    assert sorted(report._curves(results.load_eval_result(evaluation.uri))) == [
+        f"classId:{i}" for i in range(8)
+    ]
 
 
 @pytest.mark.xdist_group("penguins")
