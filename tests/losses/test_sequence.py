@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losses import MaskedCategoricalCrossentropy, MaskedSparseCategoricalCrossentropy
+from tests.losses.gradients import tape_gradient
 
 EPS = 1e-7
 NONE, SUM = tf.keras.losses.Reduction.NONE, tf.keras.losses.Reduction.SUM
@@ -178,15 +179,8 @@ def test_padding_contents_never_matter(seed, garbage, pad_label):
     dirty[~real] = garbage
     loss = MaskedSparseCategoricalCrossentropy(pad_class=pad_label, from_logits=True)
 
-    def value_and_grad(y):
-        y = tf.constant(y)
-        with tf.GradientTape() as tape:
-            tape.watch(y)
-            value = loss(labels, y)
-        return value.numpy(), tape.gradient(value, y).numpy()
-
-    clean_value, clean_grad = value_and_grad(logits)
-    value, grad = value_and_grad(dirty)
+    clean_value, clean_grad = tape_gradient(lambda y: loss(labels, y), logits)
+    value, grad = tape_gradient(lambda y: loss(labels, y), dirty)
     assert value == clean_value
     np.testing.assert_array_equal(grad, clean_grad)
 
@@ -324,14 +318,7 @@ def test_categorical_padding_contents_never_matter(seed, garbage):
     dirty[~real] = garbage
     loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)
 
-    def value_and_grad(y):
-        y = tf.constant(y)
-        with tf.GradientTape() as tape:
-            tape.watch(y)
-            value = loss(y_true, y)
-        return value.numpy(), tape.gradient(value, y).numpy()
-
-    clean_value, clean_grad = value_and_grad(logits)
-    value, grad = value_and_grad(dirty)
+    clean_value, clean_grad = tape_gradient(lambda y: loss(y_true, y), logits)
+    value, grad = tape_gradient(lambda y: loss(y_true, y), dirty)
     assert value == clean_value and np.isfinite(value)
     np.testing.assert_array_equal(grad, clean_grad)
