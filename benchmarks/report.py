@@ -269,10 +269,15 @@ SECTIONS = {
 ORDER = {"losses": 0, "transform": 1, "pipelines": 2}
 
 
+def _documents(results_dir):
+    """Every ``*.json`` result in ``results_dir``, losses first, then Transform, pipelines."""
+    documents = [measure.read_json(path) for path in sorted(glob.glob(f"{results_dir}/*.json"))]
+    return sorted(documents, key=lambda document: ORDER.get(document.get("kind"), 9))
+
+
 def render(results_dir):
     """The markdown document for every ``*.json`` result in ``results_dir``."""
-    documents = [measure.read_json(path) for path in sorted(glob.glob(f"{results_dir}/*.json"))]
-    documents.sort(key=lambda document: ORDER.get(document.get("kind"), 9))
+    documents = _documents(results_dir)
     parts = [
         "# Benchmark results",
         "",
@@ -295,8 +300,7 @@ README_END = "<!-- benchmarks:end -->"
 def summary(results_dir):
     """The headline tables for the top-level README: loss ratios per device, Transform
     throughput, pipeline wall time per task."""
-    documents = [measure.read_json(path) for path in sorted(glob.glob(f"{results_dir}/*.json"))]
-    documents.sort(key=lambda document: ORDER.get(document.get("kind"), 9))
+    documents = _documents(results_dir)
     parts = []
     for document in documents:
         kind = document.get("kind")

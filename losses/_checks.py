@@ -60,23 +60,27 @@ def matrix_pair(owner, y_true, y_pred, message):
     return y_true, y_pred
 
 
-def check_length(owner, arg, length, tensor, what, name):
-    """``tensor``, checked to have ``length`` entries on its last axis: raises ValueError
-    when that size is static, else attaches an Assert op (which XLA drops)."""
-    dim = tensor.shape[-1]
-    if dim is not None:
-        if dim != length:
-            raise shape_error(
-                owner, f"`{arg}` has length {length} but {what} is {dim}", **{name: tensor.shape}
-            )
+def check_size(owner, tensor, size, message, name):
+    """``tensor``, checked to have ``size`` entries on its last axis: raises ValueError with
+    ``message`` when that size is static, else attaches an Assert op (which XLA drops)."""
+    if tensor.shape[-1] is not None:
+        if tensor.shape[-1] != size:
+            raise shape_error(owner, message, **{name: tensor.shape})
         return tensor
     assertion = tf.debugging.assert_equal(
-        tf.shape(tensor)[-1],
-        length,
-        message=f"{owner}: `{arg}` has length {length} but {what} differs; `{name}` shape =",
+        tf.shape(tensor)[-1], size, message=f"{owner}: {message}; `{name}` shape ="
     )
     with tf.control_dependencies([assertion]):
         return tf.identity(tensor)
+
+
+def check_length(owner, arg, length, tensor, what, name):
+    """:func:`check_size` for a per-entry argument of ``length`` entries (``arg``)."""
+    dim = tensor.shape[-1]
+    found = f"is {dim}" if dim is not None else "differs"
+    return check_size(
+        owner, tensor, length, f"`{arg}` has length {length} but {what} {found}", name
+    )
 
 
 def align_mask(owner, mask, like):

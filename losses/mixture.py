@@ -8,6 +8,7 @@ from losses._checks import (
     check_int,
     check_length,
     check_rank,
+    check_size,
     compute_dtype,
     shape_error,
 )
@@ -74,14 +75,7 @@ class GaussianMixtureCurveLoss(Loss):
             )
         width = 3 * self.num_components
         needs = f"`num_components`={self.num_components} needs `y_pred` of width 3·K = {width}"
-        if y_pred.shape[-1] is not None and y_pred.shape[-1] != width:
-            raise shape_error(owner, needs, y_pred=y_pred.shape)
-        if y_pred.shape[-1] is None:  # known only at run time: an Assert op (XLA drops it)
-            assertion = tf.debugging.assert_equal(
-                tf.shape(y_pred)[-1], width, message=f"{owner}: {needs}; `y_pred` shape ="
-            )
-            with tf.control_dependencies([assertion]):
-                y_pred = tf.identity(y_pred)
+        y_pred = check_size(owner, y_pred, width, needs, "y_pred")
         steps = y_true.shape[-1]
         if self.grid is None:
             grid = tf.linspace(
