@@ -114,13 +114,17 @@ class WeightedBinaryCrossentropy(Loss):
             owner, y_true, y_pred, "`y_true` and `y_pred` must both be (B, L)"
         )
         if isinstance(self.pos_weight, list):
-            y_pred = check_length(
-                owner,
-                "pos_weight",
-                len(self.pos_weight),
-                y_pred,
-                "the number of labels L in `y_pred`",
-                "y_pred",
+            # Both inputs: `pos_weight * y_true` must not run ahead of a run-time check.
+            y_pred, y_true = (
+                check_length(
+                    owner,
+                    "pos_weight",
+                    len(self.pos_weight),
+                    tensor,
+                    f"the number of labels L in `{name}`",
+                    name,
+                )
+                for tensor, name in ((y_pred, "y_pred"), (y_true, "y_true"))
             )
         pos_weight = tf.constant(self.pos_weight, y_pred.dtype)
         if self.from_logits:
