@@ -1,4 +1,6 @@
-"""`losskit`: tasks · run · compile · submit · report."""
+"""`losskit`: tasks · init · check · run · compile · submit · report.
+
+A task is a spec file (YAML, see `losskit init`) or the name of a shipped task."""
 
 import json
 import os
@@ -10,8 +12,7 @@ import click
 
 from pipelines import kubeflow_defaults as defaults
 
-USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, KeyError)
-_PY310_NOTICE = "You are using a non-supported Python version"
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, PermissionError, KeyError)
 _BEAM_STEP = re.compile(r"\s*\[while running '[^']*'\]\s*$")
 
 
@@ -33,42 +34,100 @@ def _user_errors(fn):
 
 def _loss_option(value):
     """--loss takes a name, a JSON {"name", "params"} spec, or (multitask) a JSON object of
-    one such spec per head; each spec is checked by losses.get."""
+    one such spec per head."""
     if value is None:
         return None
-    import losses
-
-    spec = json.loads(value) if value.lstrip().startswith("{") else {"name": value}
-    per_head = isinstance(spec, dict) and "name" not in spec
-    for head in spec.values() if per_head else [spec]:
-        losses.get(head)
-    return spec
+    if not value.lstrip().startswith("{"):
+        return {"name": value}
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--loss {value}: not JSON ({err})") from None
 
 
 @click.group(help=__doc__)
-def main():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # google.api_core warns on import, here and in every Beam worker process, that Python
-    # 3.10 gets no more updates; TFX 1.16 installs on 3.10 only, so it tells users nothing.
-    warnings.filterwarnings("ignore", _PY310_NOTICE, FutureWarning)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show TensorFlow's start-up lines, the libraries' log and their warnings.",
+)
+def main(verbose):
+    if verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        return
+    # Set before TensorFlow loads, here and (through the environment) in Beam's workers:
+    # level 3 drops the CUDA plugin-registration errors TF prints on every CPU start, and
+    # the libraries' FutureWarnings (google.api_core's Python 3.10 notice among them) tell
+    # a user of this CLI nothing they can act on.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    warnings.filterwarnings("ignore", category=FutureWarning)
     inherited = os.environ.get("PYTHONWARNINGS", "")
-    notice = f"ignore:{_PY310_NOTICE}:FutureWarning"
-    if notice not in inherited:
-        os.environ["PYTHONWARNINGS"] = f"{inherited},{notice}" if inherited else notice
+    if "ignore::FutureWarning" not in inherited:
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [inherited, "ignore::FutureWarning"]))
 
 
 @main.command()
+@_user_errors
 def tasks():
-    """List the tasks and what each trains."""
-    from pipelines.tasks import TASKS
+    """List the shipped task specs and what each trains."""
+    from pipelines import tasks as shipped_tasks
 
-    for task in TASKS.values():
-        click.echo(f"{task.name:12s} {task.summary}")
+    for name, path in shipped_tasks.shipped().items():
+        spec = shipped_tasks.load(path)
+        click.echo(f"{name:12s} {spec.kind:20s} {' '.join(spec.summary.split())}")
+    click.echo(f"\nspec files: {shipped_tasks.SPEC_DIR}")
+
+
+@main.command()
+@click.option("--data", required=True, help="CSV or TFRecord file, glob or directory.")
+@click.option("--label", required=True, help="The column (feature) to predict.")
+@click.option(
+    "--kind",
+    type=click.Choice(
+        ["classification", "multilabel", "tagging", "sequence_regression", "multitask"]
+    ),
+    help="Force the kind (default: picked from the data).",
+)
+@click.option("-o", "--output", required=True, help="Spec file to write (.yaml).")
+@click.option("--force", is_flag=True, help="Replace an existing spec file.")
+@_user_errors
+def init(data, label, kind, output, force):
+    """Write a commented task spec for your data; edit it, then `losskit check` it."""
+    from pipelines import init_spec, profile
+
+    found = init_spec.write(profile.profile(data), label, output, kind=kind, force=force)
+    click.echo(f"wrote {output}: kind {found.kind}")
+    for column, reason in found.skipped:
+        click.echo(f"  skipped {column}: {reason}")
+    for warning in found.warnings:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"next: losskit check {output} && losskit run {output}")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--data", help="Check this data instead of the spec's.")
+@_user_errors
+def check(task, data):
+    """Validate TASK (a spec file or a shipped task) against its data; nothing runs."""
+    from pipelines import contracts, names_check
+    from pipelines import tasks as shipped_tasks
+
+    spec = shipped_tasks.load(task)
+    report = contracts.check(spec, data)
+    problems = names_check.problems(spec)
+    if problems:
+        raise ValueError("\n".join(problems))
+    click.echo(f"spec {spec.name} ({spec.kind}) OK")
+    click.echo(report.summary())
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("task")
-@click.option("--data", type=click.Path(), help="Your own data file (.csv or .tfrecord).")
+@click.option(
+    "--data", type=click.Path(), help="Your data (file, glob or directory) instead of the spec's."
+)
 @click.option(
     "--schema",
     type=click.Path(),
@@ -76,8 +135,12 @@ def tasks():
     "stops the run before Transform.",
 )
 @click.option("--root", default="runs/local", show_default=True, help="Pipeline root.")
-@click.option("--epochs", type=int, help="Training epochs (default: the task's).")
-@click.option("--loss", "loss_spec", help='Loss name or JSON {"name": ..., "params": {...}}.')
+@click.option("--epochs", type=int, help="Training epochs (default: the spec's).")
+@click.option(
+    "--loss",
+    "loss_spec",
+    help='Loss name or JSON {"name": ..., "params": {...}}; multitask: JSON by head name.',
+)
 @click.option(
     "--orchestrator", type=click.Choice(["beam", "local"]), default="beam", show_default=True
 )
@@ -85,19 +148,16 @@ def tasks():
 @_user_errors
 def run(task, data, schema, root, epochs, loss_spec, orchestrator, beam_args):
     """Run TASK's pipeline here; arguments after `--` go to Beam unchanged."""
-    from pipelines import local
-
-    loss = _loss_option(loss_spec)
     _check_writable(root)
     _quiet_libraries()
+    from components.trainer.build import check_resolvable
+    from pipelines import local
+    from pipelines import tasks as shipped_tasks
+
+    spec = shipped_tasks.load(task).with_overrides(epochs=epochs, loss=_loss_option(loss_spec))
+    check_resolvable(spec)
     pipeline, layout = local.build(
-        task,
-        root,
-        data=data,
-        schema=schema,
-        beam_args=list(beam_args) or None,
-        epochs=epochs,
-        loss=loss,
+        spec, root, data=data, schema=schema, beam_args=list(beam_args) or None
     )
     try:
         local.execute(pipeline, layout, orchestrator=orchestrator, progress=True)
@@ -171,17 +231,25 @@ def _check_writable(root):
     required=True,
     help="Artifact root every step can read and write (gs://BUCKET/path, s3://…).",
 )
-@click.option("--data", help="Data file URI on the cluster (default: the image's copy).")
+@click.option("--data", help="Data URI on the cluster (default: the spec's, or the image's copy).")
 @click.option("--schema", help="Curated schema.pbtxt URI on the cluster (default: inferred).")
 @click.option("--epochs", type=int)
+@click.option("--loss", "loss_spec", help="As for `run`; travels into the compiled file.")
 @_user_errors
-def compile_(task, output, image, gpu_image, gpu, node_pool, pipeline_root, data, schema, epochs):
+def compile_(
+    task, output, image, gpu_image, gpu, node_pool, pipeline_root, data, schema, epochs, loss_spec
+):
     """Compile TASK for Kubeflow Pipelines 2."""
+    _quiet_libraries()
+    from components.trainer.build import check_resolvable
     from pipelines import kubeflow
+    from pipelines import tasks as shipped_tasks
 
+    spec = shipped_tasks.load(task).with_overrides(epochs=epochs, loss=_loss_option(loss_spec))
+    check_resolvable(spec)
     gpu_request = None if gpu == "none" else kubeflow.parse_gpu(gpu)
     path = kubeflow.compile_task(
-        task,
+        spec,
         output,
         pipeline_root=pipeline_root,
         image=image,
@@ -190,7 +258,6 @@ def compile_(task, output, image, gpu_image, gpu, node_pool, pipeline_root, data
         node_pool=kubeflow.parse_node_pool(node_pool),
         data=data,
         schema=schema,
-        epochs=epochs,
     )
     click.echo(f"wrote {path}")
 

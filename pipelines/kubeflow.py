@@ -11,16 +11,16 @@ import dataclasses
 import json
 import os
 import re
+import tempfile
 
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner, pipeline_builder
 
+from pipelines import contracts, datasets, profile, tasks
 from pipelines import kubeflow_defaults as defaults
 from pipelines.pipeline import create_pipeline
-from pipelines.tasks import data_format_of
-from pipelines.tasks import get as get_task
 
 TRAINER_NODE = "Trainer"
 # tf.keras must be Keras 2 inside every step, before Python starts (the executor imports
@@ -87,8 +87,38 @@ def platform_document(executor: str, gpu: GpuRequest | None, node_pool: tuple[st
     return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {executor: config}}}}}
 
 
+def cluster_data(spec, data: str | None):
+    """(spec with data and classes resolved, ExampleGen input base, pattern, format) as the
+    cluster will see them: `data` (a URI every step can read), else the spec's own, else the
+    image's copy of the embedded dataset. Classes are read from data this machine can read
+    (the embedded dataset, a local file); remote data needs `classes` in the spec."""
+    spec = spec.with_overrides(data=data)
+    dataset = tasks.embedded(spec)
+    if dataset is not None:
+        with tempfile.TemporaryDirectory() as scratch:
+            info = datasets.write_default(dataset, scratch)
+            found = profile.profile(info.path)
+            spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+        spec = spec.with_overrides(data=f"{IMAGE_DATA_ROOT}/{dataset}/{info.file_name}")
+    elif spec.data is None:
+        raise ValueError(f"{spec.name}: the spec names no data; set `data:` or pass --data")
+    elif "://" in spec.data:
+        spec = tasks.with_classes(spec, lambda column: _unknown_classes(spec, column))
+    else:
+        found = contracts.check(spec).profile
+        spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+    return (spec, *tasks.example_gen_input(spec.data))
+
+
+def _unknown_classes(spec, column):
+    raise ValueError(
+        f"{spec.name}: data {spec.data} is not readable here, so the classes of {column!r} "
+        "cannot be read from it; list them in the spec (label.classes or the head's classes)"
+    )
+
+
 def compile_task(
-    task_name: str,
+    spec_or_task,
     output: str,
     *,
     pipeline_root: str,
@@ -99,35 +129,33 @@ def compile_task(
     data: str | None = None,
     schema: str | None = None,
     beam_args=(),
-    **trainer_overrides,
+    **overrides,
 ) -> str:
     """Writes `output` (.yaml): the PipelineSpec, then the platform document.
 
-    `pipeline_root` must be a location every step reads and writes through tf.io.gfile
-    (gs://, s3://, or a mounted volume path); KFP's minio:// default is not one. With a GPU
-    request the Trainer runs `gpu_image` (the CUDA variant) and every other step `image`.
+    `spec_or_task` is a TaskSpec, a spec file or a shipped task's name; `overrides` (epochs,
+    loss, …) replace the spec's, and the spec travels in the compiled file as the Transform
+    and Trainer custom_config. `pipeline_root` must be a location every step reads and
+    writes through tf.io.gfile (gs://, s3://, or a mounted volume path); KFP's minio://
+    default is not one. With a GPU request the Trainer runs `gpu_image` (the CUDA variant)
+    and every other step `image`.
     """
     if not output.endswith((".yaml", ".yml")):
         raise ValueError(f"-o {output}: KFP 2 takes .yaml/.yml pipeline files")
-    task = get_task(task_name)
-    data_root = os.path.dirname(data) if data else f"{IMAGE_DATA_ROOT}/{task.dataset}"
-    pattern = (
-        os.path.basename(data)
-        if data
-        else ("data.csv" if task.data_format == "csv" else "data.tfrecord")
-    )
-    fmt = data_format_of(data) if data else task.data_format
+    spec = spec_or_task if not isinstance(spec_or_task, str) else tasks.load(spec_or_task)
+    spec = spec.with_overrides(**overrides)
+    spec, data_root, pattern, fmt = cluster_data(spec, data)
     pipeline = create_pipeline(
-        pipeline_name=f"losskit-{task.name}",
+        pipeline_name=f"losskit-{spec.name}",
         pipeline_root=pipeline_root,
         data_root=data_root,
         data_pattern=pattern,
         data_format=fmt,
-        serving_model_dir=f"{pipeline_root}/serving/{task.name}",
+        spec=spec,
+        serving_model_dir=f"{pipeline_root}/serving/{spec.name}",
         schema_path=schema,
         beam_pipeline_args=list(beam_args),
         trainer_platform_config=trainer_resources(gpu),
-        **task.component_config(**trainer_overrides),
     )
     images = {pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
     if gpu:
@@ -149,7 +177,7 @@ def compile_task(
     documents = [spec, platform_document(executor, gpu, node_pool)]
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w") as f:
-        f.write(f"# losskit {task.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n")
+        f.write(f"# losskit {spec.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n")
         yaml.safe_dump_all(documents, f, sort_keys=True)
     validate(output)
     return output

@@ -1,5 +1,6 @@
-"""Run a task's pipeline here: TFX's BeamDagRunner (default) or LocalDagRunner, one MLMD
-sqlite per root, embedded data written under the root unless the user brings `--data`."""
+"""Run a task spec's pipeline here: TFX's BeamDagRunner (default) or LocalDagRunner, one MLMD
+sqlite per root, embedded data written under the root unless the spec (or `--data`) names
+the user's own."""
 
 import contextlib
 import dataclasses
@@ -11,11 +12,9 @@ import tempfile
 from tfx import v1 as tfx
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-from pipelines import contracts, datasets
+from pipelines import contracts, datasets, profile, tasks
 from pipelines.pipeline import create_pipeline
 from pipelines.progress import component_progress
-from pipelines.tasks import data_format_of
-from pipelines.tasks import get as get_task
 
 ORCHESTRATORS = ("beam", "local")
 # DirectRunner over every core; any other runner's args replace these wholesale.
@@ -66,22 +65,22 @@ def _write_embedded(dataset: str, data_dir: str):
     return dataclasses.replace(fresh, path=os.path.join(data_dir, fresh.file_name))
 
 
-def resolve_data(task, layout: RunLayout, data: str | None):
-    """(directory, file pattern, format) for ExampleGen: the user's file, or the embedded
-    dataset written (deterministically, seed 0) under the run's root."""
-    if data is None:
-        info = _write_embedded(task.dataset, layout.data_dir)
-        return info.directory, info.file_name, info.format
-    data = os.path.abspath(data)
-    if not os.path.exists(data):
-        raise FileNotFoundError(f"--data {data}: no such file or directory")
-    if os.path.isdir(data):
-        raise ValueError(f"--data {data}: pass the data file itself (.csv or .tfrecord)")
-    fmt = data_format_of(data)
-    if fmt != task.data_format:
-        raise ValueError(f"--data {data}: task {task.name} takes a .{task.data_format} file")
-    contracts.check(task.dataset, data)
-    return os.path.dirname(data), os.path.basename(data), fmt
+def resolve_data(spec, layout: RunLayout):
+    """(spec with its data and classes resolved, ExampleGen's input base, pattern, format):
+    the embedded dataset written (deterministically, seed 0) under the run's root, or the
+    user's data checked against the spec before any component runs."""
+    if spec.data is None:
+        raise ValueError(f"{spec.name}: the spec names no data; set `data:` or pass --data")
+    dataset = tasks.embedded(spec)
+    if dataset is not None:
+        info = _write_embedded(dataset, layout.data_dir)
+        spec = spec.with_overrides(data=info.path)
+        found = profile.profile(info.path)
+    else:
+        found = contracts.check(spec).profile
+    spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+    base, pattern, fmt = tasks.example_gen_input(spec.data)
+    return spec, base, pattern, fmt
 
 
 def resolve_schema(schema: str | None) -> str | None:
@@ -103,32 +102,37 @@ def resolve_schema(schema: str | None) -> str | None:
     return schema
 
 
-def build(task_name, root, *, data=None, schema=None, beam_args=None, **trainer_overrides):
-    task = get_task(task_name)
-    layout = RunLayout(os.path.abspath(root), task.name)
-    os.makedirs(layout.pipeline_root, exist_ok=True)
-    data_root, pattern, fmt = resolve_data(task, layout, data)
+def build(spec_or_task, root, *, data=None, schema=None, beam_args=None, **overrides):
+    """(pipeline, layout) of a spec (a TaskSpec, a spec file or a shipped task's name);
+    `data` and `overrides` (epochs, loss, …) replace the spec's."""
+    spec = spec_or_task if not isinstance(spec_or_task, str) else tasks.load(spec_or_task)
+    if data is not None and "://" not in data:
+        data = os.path.abspath(data)
+    spec = spec.with_overrides(data=data, **overrides)
+    layout = RunLayout(os.path.abspath(root), spec.name)
+    spec, data_root, pattern, fmt = resolve_data(spec, layout)
     schema_path = resolve_schema(schema)
+    os.makedirs(layout.pipeline_root, exist_ok=True)
     pipeline = create_pipeline(
         pipeline_name=layout.pipeline_name,
         pipeline_root=layout.pipeline_root,
         data_root=data_root,
         data_pattern=pattern,
         data_format=fmt,
+        spec=spec,
         serving_model_dir=layout.serving_dir,
         schema_path=schema_path,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),
         beam_pipeline_args=DEFAULT_BEAM_ARGS if beam_args is None else beam_args,
-        **task.component_config(**trainer_overrides),
     )
     return pipeline, layout
 
 
-def run(task_name, root, *, orchestrator="beam", progress=False, **kwargs) -> RunLayout:
-    """Builds and runs the task's pipeline; `progress` prints a line per component."""
-    pipeline, layout = build(task_name, root, **kwargs)
+def run(spec_or_task, root, *, orchestrator="beam", progress=False, **kwargs) -> RunLayout:
+    """Builds and runs a spec's pipeline; `progress` prints a line per component."""
+    pipeline, layout = build(spec_or_task, root, **kwargs)
     execute(pipeline, layout, orchestrator=orchestrator, progress=progress)
     return layout
 

@@ -1,9 +1,12 @@
 """The one pipeline definition every task shares. It only wires components; what differs
-per task arrives as configuration (see `pipelines.tasks`)."""
+per task is the task spec, which reaches Transform and Trainer as custom_config and the
+Evaluator as the EvalConfig built from it."""
 
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
+from components import spec as spec_lib
+from components.evaluator.configs import eval_config
 from components.evaluator.model_loader import MODULE_PATH as EVAL_MODULE_PATH
 from components.transform import make_transform
 from components.validator import AnomaliesGate
@@ -18,10 +21,7 @@ def create_pipeline(
     data_root: str,
     data_pattern: str,
     data_format: str,
-    task: str,
-    transform_config: dict,
-    trainer_config: dict,
-    eval_config,
+    spec: spec_lib.TaskSpec,
     serving_model_dir: str,
     schema_path: str | None = None,
     metadata_connection_config=None,
@@ -32,11 +32,13 @@ def create_pipeline(
     """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → AnomaliesGate →
     Transform → Trainer → (latest blessed model) → Evaluator → Pusher.
 
-    The same object runs on BeamDagRunner / LocalDagRunner and compiles for Kubeflow.
+    The same object runs on BeamDagRunner / LocalDagRunner and compiles for Kubeflow. `spec`
+    must list its classes (`pipelines.tasks.with_classes`): TFMA needs the count up front.
     `schema_path` (a schema.pbtxt) replaces the inferred schema with the user's curated one
     (ImportSchemaGen); data that breaks it stops the run at the AnomaliesGate.
     `trainer_platform_config` (a Kubeflow ResourceSpec) asks for the Trainer's GPUs.
     """
+    spec_config = {"spec": spec.model_dump(mode="json")}
     input_config = example_gen_pb2.Input(
         splits=[example_gen_pb2.Input.Split(name="single_split", pattern=data_pattern)]
     )
@@ -60,8 +62,7 @@ def create_pipeline(
     transform = make_transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        task=task,
-        custom_config=transform_config,
+        spec_config=spec_config,
     )
     transform.add_upstream_node(anomalies_gate)
     trainer = tfx.components.Trainer(
@@ -69,7 +70,7 @@ def create_pipeline(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=transform.outputs["post_transform_schema"],
-        custom_config=trainer_config,
+        custom_config=spec_config,
     )
     if trainer_platform_config is not None:
         trainer.with_platform_config(trainer_platform_config)
@@ -82,7 +83,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=eval_config,
+        eval_config=eval_config(spec),
         module_path=EVAL_MODULE_PATH,
     )
     pusher = tfx.components.Pusher(

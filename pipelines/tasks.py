@@ -1,101 +1,100 @@
-"""The five tasks: each names its embedded data, the Transform and Trainer configuration
-and its EvalConfig. `create_pipeline` wires them all the same way."""
+"""Task specs: the five shipped ones (`pipelines/specs/*.yaml`, over the embedded data) and
+any file a user writes; where a spec's data lives; and the class lists TFMA needs up front.
 
-import dataclasses
-from collections.abc import Callable
+TF-free: `losskit tasks` and `losskit check` import this.
+"""
 
-from components.evaluator import configs as eval_configs
-from components.trainer.config import TrainerConfig
+import glob
+import os
 
+from components import spec as spec_lib
+from pipelines import profile
 
-@dataclasses.dataclass(frozen=True)
-class Task:
-    name: str
-    summary: str
-    dataset: str  # key of pipelines.datasets.DATASETS
-    data_format: str  # "csv" | "tfrecord"
-    transform_config: dict
-    trainer_config: dict
-    eval_config: Callable[..., object]
-
-    def trainer_custom_config(self, **overrides) -> dict:
-        """The Trainer's custom_config, checked here so a bad override stops the run before
-        any component starts."""
-        config = {"task": self.name, **self.trainer_config, "transform": self.transform_config}
-        config.update({k: v for k, v in overrides.items() if v is not None})
-        TrainerConfig.from_custom_config(config)
-        return config
-
-    def component_config(self, **trainer_overrides) -> dict:
-        """The `create_pipeline` arguments that come from the task itself."""
-        return {
-            "task": self.name,
-            "transform_config": self.transform_config,
-            "trainer_config": self.trainer_custom_config(**trainer_overrides),
-            "eval_config": self.eval_config(),
-        }
+SPEC_DIR = os.path.join(os.path.dirname(__file__), "specs")
 
 
-def data_format_of(path: str) -> str:
-    """ExampleGen's input format from the file name: .csv, anything else TFRecord."""
-    return "csv" if path.endswith(".csv") else "tfrecord"
+def shipped() -> dict[str, str]:
+    """{task name: spec path} of the specs shipped in the package."""
+    paths = sorted(glob.glob(os.path.join(SPEC_DIR, "*.yaml")))
+    return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
 
 
-TASKS = {
-    "penguins": Task(
-        name="penguins",
-        summary="species from body measurements; class-weighted cross-entropy from a "
-        "tf.Transform class-weight table; TFMA one-vs-rest AUC by island and sex",
-        dataset="penguins",
-        data_format="csv",
-        transform_config={"label_key": "species", "class_weight_scheme": "balanced"},
-        trainer_config={"epochs": 40, "batch_size": 16, "learning_rate": 0.02},
-        eval_config=lambda: eval_configs.penguins(num_classes=3),
-    ),
-    "multitask": Task(
-        name="multitask",
-        summary="species (3 classes) and body mass (1 value) from one trunk; the two head "
-        "losses balanced by UncertaintyWeighting (or AlphaBalancing) with a warm-up schedule",
-        dataset="multitask",
-        data_format="csv",
-        transform_config={"label_key": "species", "class_weight_scheme": "balanced"},
-        trainer_config={"epochs": 60, "batch_size": 16, "learning_rate": 0.02},
-        eval_config=lambda: eval_configs.multitask(num_classes=3),
-    ),
-    "tagging": Task(
-        name="tagging",
-        summary="hidden-state tags of HMM sequences; padded by tf.Transform, trained with "
-        "MaskedSparseCategoricalCrossentropy; TFMA masked token accuracy by length bucket",
-        dataset="tagging",
-        data_format="tfrecord",
-        transform_config={"max_length": 40, "num_tags": 4},
-        trainer_config={"epochs": 8, "batch_size": 32, "learning_rate": 0.01},
-        eval_config=lambda: eval_configs.tagging(),
-    ),
-    "correlation": Task(
-        name="correlation",
-        summary="a sequence regressor on a linear dynamical system trained with "
-        "ConcordanceCorrelationLoss; TFMA per-sequence CCC and Pearson",
-        dataset="correlation",
-        data_format="tfrecord",
-        transform_config={"max_length": 60, "mask_value": -9999.0},
-        trainer_config={"epochs": 6, "batch_size": 32, "learning_rate": 0.01},
-        eval_config=lambda: eval_configs.correlation(mask_value=-9999.0),
-    ),
-    "multilabel": Task(
-        name="multilabel",
-        summary="8 correlated labels ranked with BPMLLLoss (pos_weight from tf.Transform for "
-        "WeightedBinaryCrossentropy); TFMA per-label AUC, ranking and hamming loss",
-        dataset="multilabel",
-        data_format="tfrecord",
-        transform_config={"num_labels": 8},
-        trainer_config={"epochs": 20, "batch_size": 32, "learning_rate": 0.005},
-        eval_config=lambda: eval_configs.multilabel(num_labels=8),
-    ),
-}
+def load(spec_or_task: str) -> spec_lib.TaskSpec:
+    """A spec file's path, or the name of a shipped task."""
+    if spec_or_task.endswith((".yaml", ".yml")) or os.path.sep in spec_or_task:
+        return spec_lib.load(spec_or_task)
+    tasks = shipped()
+    if spec_or_task not in tasks:
+        near = spec_lib._unknown("task", spec_or_task, list(tasks))
+        raise spec_lib.SpecError(f"{near}, or the path of a spec file (.yaml)")
+    return spec_lib.load(tasks[spec_or_task])
 
 
-def get(name: str) -> Task:
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
-    return TASKS[name]
+def embedded(spec: spec_lib.TaskSpec) -> str | None:
+    """The embedded dataset a spec's `data: embedded:<name>` names, else None."""
+    if spec.data and spec.data.startswith(spec_lib.EMBEDDED_PREFIX):
+        return spec.data.removeprefix(spec_lib.EMBEDDED_PREFIX)
+    return None
+
+
+def format_of(name: str) -> str:
+    """ExampleGen's input format from a file name or pattern: csv or tfrecord."""
+    fmt = profile.file_format(name)
+    if fmt not in ("csv", "tfrecord"):
+        raise ValueError(
+            f"data {name}: cannot tell the format from the name; name CSV files .csv and "
+            "TFRecord files .tfrecord, .tfrecords or .gz"
+        )
+    return fmt
+
+
+def example_gen_input(data: str) -> tuple[str, str, str]:
+    """(input_base, file pattern, format) for ExampleGen from a file, a glob or a directory.
+
+    A local directory takes every data file in it (`pipelines.profile.resolve`); remote
+    (gs://, s3://) data is given as a file or a glob, since it is not listed here."""
+    magic = min((i for i, ch in enumerate(data) if ch in "*?["), default=None)
+    if magic is not None:
+        base = data[: data.rfind("/", 0, magic) + 1].rstrip("/") or "."
+        pattern = data[len(base) :].lstrip("/")
+        return base, pattern, format_of(pattern)
+    if "://" not in data and os.path.isdir(data):
+        files, fmt = profile.resolve(data)
+        known = (".csv", ".tfrecords.gz", ".tfrecord.gz", ".tfrecords", ".tfrecord", ".gz")
+        suffixes = {next(k for k in known if f.lower().endswith(k)) for f in files}
+        if len(suffixes) != 1:
+            raise ValueError(
+                f"data {data}: the files end in {', '.join(sorted(suffixes))}; give them one "
+                "suffix or point data at a glob"
+            )
+        return data.rstrip("/"), f"*{suffixes.pop()}", fmt
+    return os.path.dirname(data) or ".", os.path.basename(data), format_of(data)
+
+
+def with_classes(spec: spec_lib.TaskSpec, label_values) -> spec_lib.TaskSpec:
+    """The spec with every classification label's (and head's, and tagging's) `classes`
+    filled in from the data, where the spec leaves them out.
+
+    `label_values(column)` returns the distinct values of a column (for tagging, of its
+    lists). TFMA's one-vs-rest metrics need the class count when the pipeline is built, and
+    explicit classes make the ids the same in Transform, Trainer, TFMA and the report:
+    integers in numeric order, anything else in text order.
+    """
+    raw = spec.model_dump()
+    changed = False
+    if spec.kind in ("classification", "tagging") and spec.label.classes is None:
+        raw["label"]["classes"] = _ordered(label_values(spec.label.column))
+        changed = True
+    for head, raw_head in zip(spec.heads or [], raw.get("heads") or [], strict=True):
+        if head.kind == "classification" and head.classes is None:
+            raw_head["classes"] = _ordered(label_values(head.column))
+            changed = True
+    return spec_lib.parse(raw, source=spec.name) if changed else spec
+
+
+def _ordered(values) -> list:
+    values = {v for v in values if v not in ("", None)}
+    try:
+        return sorted(int(v) for v in values)
+    except (TypeError, ValueError):
+        return sorted(str(v) for v in values)

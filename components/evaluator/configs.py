@@ -1,8 +1,13 @@
-"""EvalConfig builders, one per task: metrics, slices and the thresholds that bless a model.
+"""The one EvalConfig builder: a task spec → metrics per kind (and per head), slices, and the
+thresholds that bless a model.
 
-Value thresholds apply to the overall slice only (per_slice_thresholds): a slice that lacks
-a class (Torgersen island has only Adelie) reports that class's AUC as 0, so per-slice
-thresholds would refuse every model.
+Each kind's metrics are those `components.spec.DEFAULT_METRICS` names (the spec validates
+thresholds against that table); `eval.metrics` adds more. Value thresholds apply to the
+overall slice only (`per_slice_thresholds`): a slice that lacks a class reports that class's
+AUC as 0, so per-slice thresholds would refuse every model. Per-class metrics are computed
+one-vs-rest (`BinarizationOptions`) with a macro mean, and each class's `mean_label` (its
+share of the slice) beside them, so the report can tell an undefined AUC (a slice with no
+example, or only examples, of that class) from a real 0.
 """
 
 import json
@@ -10,42 +15,169 @@ import json
 import tensorflow_model_analysis as tfma
 from google.protobuf import wrappers_pb2
 
-import losses
+from components import spec as spec_lib
+from components.transform.preprocessing import TAG_PAD_ID, num_labels
+
+CUSTOM_METRICS = "components.evaluator.metrics"
 
 
-def _overall_only(threshold: tfma.MetricThreshold) -> dict:
-    """MetricConfig kwargs that put `threshold` on the overall slice alone
-    (MetricConfig.threshold would apply it to every slice)."""
-    return {
-        "per_slice_thresholds": [
-            tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
-        ]
-    }
-
-
-def _threshold(lower=None, max_drop=None):
-    value = (
-        tfma.GenericValueThreshold(lower_bound=wrappers_pb2.DoubleValue(value=lower))
-        if lower is not None
-        else None
+def eval_config(spec: spec_lib.TaskSpec, *, with_baseline: bool | None = None) -> tfma.EvalConfig:
+    """The Evaluator's EvalConfig. `with_baseline` (default `spec.eval.baseline`) adds the
+    baseline model spec and the change thresholds (`max_worse`)."""
+    baseline = spec.eval.baseline if with_baseline is None else with_baseline
+    if spec.kind == "multitask":
+        label_key = {h.name: spec_lib.head_label(h.name) for h in spec.heads}
+        heads = [(h.name, h.kind, _class_ids(spec, h.kind, h)) for h in spec.heads]
+    else:
+        label_key = spec_lib.LABEL
+        heads = [("", spec.kind, _class_ids(spec, spec.kind, spec.label))]
+    metrics_specs = [tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")])]
+    for head, kind, class_ids in heads:
+        metrics_specs.extend(_head_specs(spec, head, kind, class_ids, baseline))
+    return tfma.EvalConfig(
+        model_specs=_model_specs(label_key, baseline),
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in spec.eval.slices],
+        metrics_specs=metrics_specs,
     )
-    change = (
-        tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -max_drop},
+
+
+def _class_ids(spec, kind: str, label) -> list[int]:
+    """The ids TFMA binarizes one-vs-rest: every class, or every label for multilabel."""
+    if kind == "multilabel":
+        return list(range(num_labels(spec)))
+    if kind != "classification":
+        return []
+    if label.classes is None:
+        raise ValueError(
+            f"{label.column}: the class list must be known to configure TFMA's one-vs-rest "
+            "metrics; set label.classes (losskit run and compile fill it in from the data)"
         )
-        if max_drop is not None
-        else None
+    return list(range(len(label.classes)))
+
+
+def _head_specs(spec, head, kind, class_ids, baseline) -> list:
+    outputs = [head] if head else []
+    prefix = f"{head}/" if head else ""
+
+    def metric(name, class_name, module=None, **config):
+        return _with_threshold(
+            spec, prefix + name, baseline, _config(class_name, module, name=name, **config)
+        )
+
+    plain, per_class = [], []
+    if kind == "classification":
+        plain.append(metric("accuracy", "SparseCategoricalAccuracy"))
+        per_class += [metric("auc", "AUC"), metric("pr_auc", "AUC", curve="PR")]
+    elif kind == "regression":
+        plain += [
+            metric("mean_squared_error", "MeanSquaredError"),
+            metric("mean_absolute_error", "MeanAbsoluteError"),
+        ]
+    elif kind == "multilabel":
+        plain += [
+            metric("ranking_loss", "RankingLoss", CUSTOM_METRICS),
+            metric("hamming_loss", "HammingLoss", CUSTOM_METRICS, threshold=0.5),
+        ]
+        per_class.append(metric("auc", "AUC"))
+    elif kind == "tagging":
+        plain.append(
+            metric(
+                "masked_token_accuracy", "MaskedTokenAccuracy", CUSTOM_METRICS, pad_class=TAG_PAD_ID
+            )
+        )
+    else:
+        mask_value = spec.sequence.mask_value
+        plain += [
+            metric("sequence_ccc", "SequenceConcordance", CUSTOM_METRICS, mask_value=mask_value),
+            metric("sequence_pearson", "SequencePearson", CUSTOM_METRICS, mask_value=mask_value),
+        ]
+    for extra in spec.eval.metrics:
+        if (extra.head or "") != head:
+            continue
+        config = _with_threshold(
+            spec,
+            prefix + spec_lib.metric_name(extra),
+            baseline,
+            _config(extra.class_name, extra.module, name=extra.name, **extra.config),
+        )
+        (per_class if extra.per_class else plain).append(config)
+    specs = [tfma.MetricsSpec(output_names=outputs, metrics=plain)] if plain else []
+    if class_ids:
+        binarize = tfma.BinarizationOptions(class_ids={"values": class_ids})
+        macro = tfma.AggregationOptions(
+            macro_average=True, class_weights={i: 1.0 for i in class_ids}
+        )
+        specs += [
+            tfma.MetricsSpec(
+                output_names=outputs, binarize=binarize, aggregate=macro, metrics=per_class
+            ),
+            tfma.MetricsSpec(
+                output_names=outputs,
+                binarize=binarize,
+                metrics=[
+                    tfma.MetricConfig(class_name="MeanLabel"),
+                    tfma.MetricConfig(class_name="ConfusionMatrixPlot"),
+                ],
+            ),
+        ]
+    if kind == "multilabel":
+        specs.append(  # auc/micro beside auc/macro
+            tfma.MetricsSpec(
+                output_names=outputs,
+                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
+                aggregate=tfma.AggregationOptions(micro_average=True),
+                metrics=[tfma.MetricConfig(class_name="AUC")],
+            )
+        )
+    return specs
+
+
+def _config(class_name, module=None, *, name=None, **config) -> tfma.MetricConfig:
+    if name:
+        config["name"] = name
+    kwargs = {"module": module} if module else {}
+    return tfma.MetricConfig(
+        class_name=class_name, config=json.dumps(config, sort_keys=True) if config else "", **kwargs
     )
-    return tfma.MetricThreshold(value_threshold=value, change_threshold=change)
 
 
-def _model_specs(label_key, with_baseline, **extra):
+def _with_threshold(spec, metric_name, baseline, config: tfma.MetricConfig) -> tfma.MetricConfig:
+    """Puts the spec's threshold for `metric_name`, if any, on the overall slice."""
+    threshold = spec.eval.thresholds.get(metric_name)
+    if threshold is None:
+        return config
+    value = None
+    if threshold.min is not None or threshold.max is not None:
+        bounds = {}
+        if threshold.min is not None:
+            bounds["lower_bound"] = wrappers_pb2.DoubleValue(value=threshold.min)
+        if threshold.max is not None:
+            bounds["upper_bound"] = wrappers_pb2.DoubleValue(value=threshold.max)
+        value = tfma.GenericValueThreshold(**bounds)
+    change = None
+    if baseline and threshold.max_worse is not None:
+        higher = spec_lib.higher_is_better(spec, metric_name)
+        change = tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER
+            if higher
+            else tfma.MetricDirection.LOWER_IS_BETTER,
+            absolute={"value": -threshold.max_worse if higher else threshold.max_worse},
+        )
+    config.per_slice_thresholds.append(
+        tfma.PerSliceMetricThreshold(
+            slicing_specs=[tfma.SlicingSpec()],
+            threshold=tfma.MetricThreshold(value_threshold=value, change_threshold=change),
+        )
+    )
+    return config
+
+
+def _model_specs(label_key, with_baseline):
     spec = dict(
         signature_name="serving_default",
         preprocessing_function_names=["transform_features"],
         model_type=tfma.TF_KERAS,
-        **extra,
     )
     if isinstance(label_key, dict):
         spec["label_keys"] = label_key
@@ -55,248 +187,3 @@ def _model_specs(label_key, with_baseline, **extra):
     if with_baseline:
         specs.append(tfma.ModelSpec(name="baseline", is_baseline=True, **spec))
     return specs
-
-
-def loss_metric(loss, name=None) -> tfma.MetricConfig:
-    """A losskit loss reported by TFMA next to AUC (TFMA accepts Keras Loss classes)."""
-    config = dict(loss.get_config())
-    if name:
-        config["name"] = name
-    return tfma.MetricConfig(
-        class_name=type(loss).__name__, module=losses.__name__, config=json.dumps(config)
-    )
-
-
-def penguins(
-    *,
-    num_classes=3,
-    label_key="species_id",
-    slice_features=("island", "sex"),
-    min_macro_auc=0.9,
-    max_auc_drop=0.05,
-    with_baseline=True,
-) -> tfma.EvalConfig:
-    """One-vs-rest ROC-AUC and PR-AUC per class and their macro mean; accuracy (the compiled
-    class-weighted loss comes with the Keras model); slices by island and sex. Blessed when macro AUC (and every class's
-    AUC) on the overall slice is ≥ `min_macro_auc` and no worse than the baseline's by more
-    than `max_auc_drop`."""
-    class_ids = list(range(num_classes))
-    auc_threshold = _threshold(min_macro_auc, max_auc_drop if with_baseline else None)
-    return tfma.EvalConfig(
-        model_specs=_model_specs(label_key, with_baseline),
-        slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_features],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(
-                        class_name="SparseCategoricalAccuracy",
-                        config=json.dumps({"name": "accuracy"}),
-                    ),
-                ]
-            ),
-            tfma.MetricsSpec(
-                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
-                aggregate=tfma.AggregationOptions(
-                    macro_average=True, class_weights={i: 1.0 for i in class_ids}
-                ),
-                metrics=[
-                    tfma.MetricConfig(class_name="AUC", **_overall_only(auc_threshold)),
-                    tfma.MetricConfig(
-                        class_name="AUC", config=json.dumps({"name": "pr_auc", "curve": "PR"})
-                    ),
-                ],
-            ),
-            tfma.MetricsSpec(
-                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
-                metrics=[tfma.MetricConfig(class_name="ConfusionMatrixPlot")],
-            ),
-        ],
-    )
-
-
-def _custom(class_name, **config) -> tfma.MetricConfig:
-    """A TFMA custom metric from components.evaluator.metrics."""
-    return tfma.MetricConfig(
-        class_name=class_name, module="components.evaluator.metrics", config=json.dumps(config)
-    )
-
-
-def _bounded(
-    metric: tfma.MetricConfig, *, lower=None, upper=None, max_worse=None
-) -> tfma.MetricConfig:
-    """`metric` bounded on the overall slice by value (`lower` / `upper`) and, when
-    `max_worse` is given, by change: no worse than the baseline's by more than `max_worse`
-    (higher is better when a lower bound is given, lower is better otherwise)."""
-    bound = {}
-    if lower is not None:
-        bound["lower_bound"] = wrappers_pb2.DoubleValue(value=lower)
-    if upper is not None:
-        bound["upper_bound"] = wrappers_pb2.DoubleValue(value=upper)
-    change = None
-    if max_worse is not None:
-        higher_is_better = lower is not None
-        change = tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER
-            if higher_is_better
-            else tfma.MetricDirection.LOWER_IS_BETTER,
-            absolute={"value": -max_worse if higher_is_better else max_worse},
-        )
-    threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(**bound), change_threshold=change
-    )
-    metric.per_slice_thresholds.extend(_overall_only(threshold)["per_slice_thresholds"])
-    return metric
-
-
-def _one_vs_rest(class_ids, output_names=(), threshold=None) -> tfma.MetricsSpec:
-    auc = tfma.MetricConfig(class_name="AUC")
-    if threshold is not None:
-        auc.per_slice_thresholds.extend(_overall_only(threshold)["per_slice_thresholds"])
-    return tfma.MetricsSpec(
-        output_names=list(output_names),
-        binarize=tfma.BinarizationOptions(class_ids={"values": list(class_ids)}),
-        aggregate=tfma.AggregationOptions(
-            macro_average=True, class_weights={i: 1.0 for i in class_ids}
-        ),
-        metrics=[
-            auc,
-            tfma.MetricConfig(
-                class_name="AUC", config=json.dumps({"name": "pr_auc", "curve": "PR"})
-            ),
-        ],
-    )
-
-
-def multitask(
-    *,
-    num_classes=3,
-    min_macro_auc=0.9,
-    max_mse=0.5,
-    max_auc_drop=0.05,
-    max_mse_rise=0.1,
-    with_baseline=True,
-):
-    """Per head: species one-vs-rest AUC (macro ≥ `min_macro_auc`) and accuracy; body mass
-    MSE and MAE on the z-scored target (MSE ≤ `max_mse`; a constant predictor scores ≈ 1).
-    Against a baseline, macro AUC may drop by `max_auc_drop` and MSE rise by `max_mse_rise`."""
-    return tfma.EvalConfig(
-        model_specs=_model_specs(
-            {"species": "species_id", "body_mass": "body_mass_target"}, with_baseline
-        ),
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["island"])],
-        metrics_specs=[
-            tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")]),
-            _one_vs_rest(
-                range(num_classes),
-                ["species"],
-                _threshold(min_macro_auc, max_auc_drop if with_baseline else None),
-            ),
-            tfma.MetricsSpec(
-                output_names=["species"],
-                metrics=[
-                    tfma.MetricConfig(
-                        class_name="SparseCategoricalAccuracy",
-                        config=json.dumps({"name": "accuracy"}),
-                    )
-                ],
-            ),
-            tfma.MetricsSpec(
-                output_names=["body_mass"],
-                metrics=[
-                    _bounded(
-                        tfma.MetricConfig(class_name="MeanSquaredError"),
-                        upper=max_mse,
-                        max_worse=max_mse_rise if with_baseline else None,
-                    ),
-                    tfma.MetricConfig(class_name="MeanAbsoluteError"),
-                ],
-            ),
-        ],
-    )
-
-
-def tagging(*, min_token_accuracy=0.7, max_accuracy_drop=0.02, with_baseline=True):
-    """Masked token accuracy (padding excluded), overall and by sequence-length bucket; ≥
-    `min_token_accuracy`, and no more than `max_accuracy_drop` below a baseline's."""
-    return tfma.EvalConfig(
-        model_specs=_model_specs("tag_ids", with_baseline),
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["length_bucket"])],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    _bounded(
-                        _custom("MaskedTokenAccuracy", pad_class=-1),
-                        lower=min_token_accuracy,
-                        max_worse=max_accuracy_drop if with_baseline else None,
-                    ),
-                ]
-            )
-        ],
-    )
-
-
-def correlation(*, mask_value=-9999.0, min_ccc=0.6, max_ccc_drop=0.05, with_baseline=True):
-    """Per-sequence CCC and Pearson r (mean over sequences), by sequence-length bucket; CCC ≥
-    `min_ccc`, and no more than `max_ccc_drop` below a baseline's."""
-    return tfma.EvalConfig(
-        model_specs=_model_specs("y", with_baseline),
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["length_bucket"])],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    _bounded(
-                        _custom("SequenceConcordance", mask_value=mask_value),
-                        lower=min_ccc,
-                        max_worse=max_ccc_drop if with_baseline else None,
-                    ),
-                    _custom("SequencePearson", mask_value=mask_value),
-                ]
-            )
-        ],
-    )
-
-
-def multilabel(
-    *, num_labels=8, max_ranking_loss=0.4, max_ranking_loss_rise=0.03, with_baseline=True
-):
-    """Per-label AUC with micro and macro averages, ranking loss (BP-MLL's measure) and
-    hamming loss; blessed when the ranking loss is ≤ `max_ranking_loss` and no more than
-    `max_ranking_loss_rise` above a baseline's."""
-    label_ids = list(range(num_labels))
-    return tfma.EvalConfig(
-        model_specs=_model_specs("labels_multi_hot", with_baseline),
-        slicing_specs=[tfma.SlicingSpec()],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    _bounded(
-                        _custom("RankingLoss"),
-                        upper=max_ranking_loss,
-                        max_worse=max_ranking_loss_rise if with_baseline else None,
-                    ),
-                    _custom("HammingLoss", threshold=0.5),
-                ]
-            ),
-            tfma.MetricsSpec(
-                binarize=tfma.BinarizationOptions(class_ids={"values": label_ids}),
-                aggregate=tfma.AggregationOptions(
-                    macro_average=True, class_weights={i: 1.0 for i in label_ids}
-                ),
-                metrics=[tfma.MetricConfig(class_name="AUC")],
-            ),
-            tfma.MetricsSpec(
-                binarize=tfma.BinarizationOptions(class_ids={"values": label_ids}),
-                aggregate=tfma.AggregationOptions(micro_average=True),
-                metrics=[tfma.MetricConfig(class_name="AUC")],  # auc/micro beside auc/macro
-            ),
-            tfma.MetricsSpec(  # per-label ROC and PR curves for the report
-                binarize=tfma.BinarizationOptions(class_ids={"values": label_ids}),
-                metrics=[tfma.MetricConfig(class_name="ConfusionMatrixPlot")],
-            ),
-        ],
-    )

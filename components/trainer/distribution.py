@@ -6,7 +6,7 @@ import tempfile
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+from components.spec import DISTRIBUTIONS as STRATEGIES
 
 
 def _cluster_in_tf_config() -> bool:

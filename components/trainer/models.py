@@ -1,63 +1,101 @@
-"""Keras model builders, one per task shape. They take sizes, not TFX objects."""
+"""Model builders. A builder is any function
+
+    build_model(inputs: ModelInputs, outputs: list[Output], **params) -> tf.keras.Model
+
+`inputs.inputs` holds one `tf.keras.Input` per transformed feature the model may read (named
+as Transform wrote it, shapes and dtypes set); the model must be built on them (any subset)
+and return, for a single output, one tensor, or for several a dict keyed by `Output.name`,
+with the activation `Output.activation` names (probabilities for classes, sigmoid scores for
+labels, raw values for regression): the losses and TFMA read probabilities, not logits.
+The two built-in families below have exactly this signature; a user's `model.builder` in the
+spec is the dotted path of another one, called with `model.params`.
+"""
+
+import dataclasses
 
 import tensorflow as tf
 
 layers = tf.keras.layers
 
 
-def _numeric_and_categorical(numeric_keys, categorical_sizes):
-    inputs = {key: tf.keras.Input(shape=(), name=key, dtype=tf.float32) for key in numeric_keys}
-    parts = [tf.stack([inputs[k] for k in numeric_keys], axis=-1)] if numeric_keys else []
-    for key, size in categorical_sizes.items():
-        inputs[key] = tf.keras.Input(shape=(), name=key, dtype=tf.int64)
-        parts.append(layers.CategoryEncoding(num_tokens=size, output_mode="one_hot")(inputs[key]))
-    return inputs, layers.Concatenate()(parts) if len(parts) > 1 else parts[0]
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One head. kind: classification (units classes) · multilabel (units labels) · regression
+    (1 value) · tagging (units tags per step) · sequence_regression (1 value per step)."""
+
+    name: str
+    kind: str
+    units: int
+
+    @property
+    def activation(self) -> str | None:
+        return {"classification": "softmax", "tagging": "softmax", "multilabel": "sigmoid"}.get(
+            self.kind
+        )
 
 
-def classifier(numeric_keys, categorical_sizes, num_classes, hidden=16):
-    """Features → MLP → softmax over `num_classes` (B, C)."""
-    inputs, x = _numeric_and_categorical(numeric_keys, categorical_sizes)
-    x = layers.Dense(hidden, activation="relu")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return tf.keras.Model(inputs, outputs, name="classifier")
+@dataclasses.dataclass(frozen=True)
+class ModelInputs:
+    """`inputs`: name → Keras Input. `numeric`: names of float inputs, (B,) or (B, D).
+    `categorical` / `tokens`: name → number of ids (an Embedding's input_dim; 0 is missing or
+    padding). `steps`: the (B, T, F) float input, `mask` its (B, T) 0/1 step mask.
+    `max_length`: T for sequence kinds."""
+
+    inputs: dict
+    numeric: tuple = ()
+    categorical: dict = dataclasses.field(default_factory=dict)
+    tokens: dict = dataclasses.field(default_factory=dict)
+    steps: str | None = None
+    mask: str | None = None
+    max_length: int | None = None
 
 
-def two_heads(numeric_keys, categorical_sizes, num_classes, hidden=16):
-    """Shared trunk with a softmax head (B, C) and a regression head (B, 1)."""
-    inputs, x = _numeric_and_categorical(numeric_keys, categorical_sizes)
-    x = layers.Dense(hidden, activation="relu")(x)
-    outputs = {
-        "species": layers.Dense(num_classes, activation="softmax", name="species")(x),
-        "body_mass": layers.Dense(1, name="body_mass")(x),
+def _heads(x, outputs):
+    built = {
+        out.name: layers.Dense(out.units, activation=out.activation, name=out.name or "outputs")(x)
+        for out in outputs
     }
-    return tf.keras.Model(inputs, outputs, name="two_heads")
+    return built if len(outputs) > 1 else next(iter(built.values()))
 
 
-def sequence_tagger(max_length, num_tokens, num_tags, embed=32, units=32):
-    """Token ids (B, T), 0 = padding → per-token tag probabilities (B, T, S).
+def mlp(inputs: ModelInputs, outputs, *, hidden=16, depth=1, embed=None):
+    """Tabular features → `depth` ReLU layers of `hidden` units → one dense head per output.
 
-    `mask_zero` carries the padding mask down to the loss as Keras masking.
-    """
-    tokens = tf.keras.Input(shape=(max_length,), name="token_ids", dtype=tf.int64)
-    x = layers.Embedding(num_tokens, embed, mask_zero=True)(tokens)
-    x = layers.Bidirectional(layers.GRU(units, return_sequences=True))(x)
-    outputs = layers.Dense(num_tags, activation="softmax", name="tag_probabilities")(x)
-    return tf.keras.Model({"token_ids": tokens}, outputs, name="sequence_tagger")
+    Numeric inputs are concatenated; each categorical input is one-hot (or, with `embed`,
+    embedded in that many dimensions)."""
+    parts = []
+    for name in inputs.numeric:
+        x = inputs.inputs[name]
+        parts.append(x[:, None] if x.shape.rank == 1 else x)
+    for name, size in inputs.categorical.items():
+        ids = inputs.inputs[name]
+        if embed:
+            parts.append(layers.Embedding(size, embed)(ids))
+        else:
+            parts.append(layers.CategoryEncoding(num_tokens=size, output_mode="one_hot")(ids))
+    x = layers.Concatenate()(parts) if len(parts) > 1 else parts[0]
+    for _ in range(depth):
+        x = layers.Dense(hidden, activation="relu")(x)
+    return tf.keras.Model(inputs.inputs, _heads(x, outputs), name="mlp")
 
 
-def sequence_regressor(max_length, num_channels, units=32):
-    """Inputs (B, T, F) and a step mask (B, T) → one value per step (B, T, 1)."""
-    x_in = tf.keras.Input(shape=(max_length, num_channels), name="x", dtype=tf.float32)
-    mask = tf.keras.Input(shape=(max_length,), name="mask", dtype=tf.float32)
-    step_mask = layers.Lambda(lambda m: tf.cast(m, tf.bool), name="step_mask")(mask)
-    x = layers.Bidirectional(layers.GRU(units, return_sequences=True))(x_in, mask=step_mask)
-    outputs = layers.Dense(1, name="y_hat")(x)
-    return tf.keras.Model({"x": x_in, "mask": mask}, outputs, name="sequence_regressor")
+def bigru(inputs: ModelInputs, outputs, *, embed=32, units=32):
+    """Sequences → a bidirectional GRU → one value (or a distribution) per step.
+
+    Token ids (B, T) are embedded with `mask_zero`, so the padding mask reaches the loss as
+    Keras masking; float steps (B, T, F) are read under their step mask."""
+    if inputs.tokens:
+        name, size = next(iter(inputs.tokens.items()))
+        x = layers.Embedding(size, embed, mask_zero=True)(inputs.inputs[name])
+        x = layers.Bidirectional(layers.GRU(units, return_sequences=True))(x)
+    else:
+        step_mask = layers.Lambda(lambda m: tf.cast(m, tf.bool), name="step_mask")(
+            inputs.inputs[inputs.mask]
+        )
+        x = layers.Bidirectional(layers.GRU(units, return_sequences=True))(
+            inputs.inputs[inputs.steps], mask=step_mask
+        )
+    return tf.keras.Model(inputs.inputs, _heads(x, outputs), name="bigru")
 
 
-def multilabel_scorer(num_features, num_labels, hidden=64):
-    """Features (B, D) → one sigmoid score per label (B, L); higher means more relevant."""
-    features = tf.keras.Input(shape=(num_features,), name="features_z", dtype=tf.float32)
-    x = layers.Dense(hidden, activation="relu")(features)
-    outputs = layers.Dense(num_labels, activation="sigmoid", name="label_scores")(x)
-    return tf.keras.Model({"features_z": features}, outputs, name="multilabel_scorer")
+FAMILIES = {"mlp": mlp, "bigru": bigru}

@@ -1,4 +1,5 @@
-"""The TFX generic Trainer's `run_fn`: custom_config → model, loss, training, export."""
+"""The TFX generic Trainer's `run_fn`: the task spec in custom_config → model, loss, training,
+export, and `loss.json` (the loss each head trained with and its class names)."""
 
 import json
 import os
@@ -8,11 +9,11 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components.trainer import tasks
+from components.trainer.build import build
 from components.trainer.callbacks import StopOnNonFiniteLoss
-from components.trainer.config import TrainerConfig
 from components.trainer.distribution import choose_strategy, global_batch_size, output_dir
 from components.trainer.export import signatures
+from components.transform.preprocessing import spec_of
 
 LOSS_RECORD = "loss.json"
 
@@ -29,7 +30,8 @@ def _dataset(fn_args, files, tft_output, batch_size, split, seed, shuffle):
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    spec = spec_of(fn_args.custom_config)
+    config = spec.trainer
     # First of all TF work: MultiWorkerMirroredStrategy configures collective ops, which TF
     # allows only before its runtime starts.
     strategy = choose_strategy(config.distribution)
@@ -39,7 +41,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     run_dir = output_dir(strategy, fn_args.model_run_dir)
 
     with strategy.scope():
-        built = tasks.build(config.task, tft_output, config)
+        built = build(spec, tft_output)
         optimizer = tf.keras.optimizers.Adam(config.learning_rate)
         if built.uses_add_loss:
             built.model.compile(optimizer=optimizer)
@@ -68,12 +70,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     export.save(
         output_dir(strategy, fn_args.serving_model_dir),
         save_format="tf",
-        signatures=signatures(export, tft_output, built.raw_label_keys, export.input_names),
+        signatures=signatures(export, tft_output, spec.label_columns, export.input_names),
     )
     heads = built.loss if isinstance(built.loss, dict) else {"": built.loss}
     record = {
-        "task": config.task,
+        "task": spec.name,
+        "kind": spec.kind,
         "loss": {head: tf.keras.losses.serialize(loss) for head, loss in heads.items()},
+        "classes": built.classes,
     }
     with tf.io.gfile.GFile(os.path.join(run_dir, LOSS_RECORD), "w") as f:
         json.dump(record, f, default=str)

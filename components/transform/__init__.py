@@ -1,8 +1,8 @@
-"""tf.Transform building blocks, the per-task preprocessing_fns and the Transform component.
+"""tf.Transform building blocks, the spec-driven preprocessing_fn and the Transform component.
 
 Modules, one idea each: inputs (raw tensor forms), padding, vocabulary, scaling,
-class_weights, label_frequencies, tasks (preprocessing_fns and the Trainer's readers),
-component (the TFX component factory).
+class_weights, label_frequencies, preprocessing (the one preprocessing_fn a task spec
+drives), component (the TFX component factory).
 """
 
 from components.transform.class_weights import (
@@ -21,19 +21,8 @@ from components.transform.label_frequencies import (
     read_pos_weight,
 )
 from components.transform.padding import Padded, analyze_max_length, pad
+from components.transform.preprocessing import TAG_PAD_ID, preprocessing_fn
 from components.transform.scaling import z_score, z_score_steps, z_score_vector
-from components.transform.tasks import (
-    TAG_PAD_ID,
-    TASKS,
-    correlation_preprocessing_fn,
-    multilabel_preprocessing_fn,
-    multitask_preprocessing_fn,
-    penguins_preprocessing_fn,
-    read_multilabel_pos_weight,
-    read_species_class_weights,
-    read_tagging_vocab_size,
-    tagging_preprocessing_fn,
-)
 from components.transform.vocabulary import (
     MISSING_ID,
     PAD_ID,
@@ -48,30 +37,22 @@ __all__ = [
     "PAD_ID",
     "SCHEMES",
     "TAG_PAD_ID",
-    "TASKS",
     "UNKNOWN_LABEL_ID",
     "Padded",
     "analyze_max_length",
     "as_optional_scalar",
     "as_ragged",
     "categorical_ids",
-    "correlation_preprocessing_fn",
     "count_positives",
     "label_features",
     "make_transform",
     "multi_hot",
-    "multilabel_preprocessing_fn",
-    "multitask_preprocessing_fn",
     "pad",
-    "penguins_preprocessing_fn",
+    "preprocessing_fn",
     "pos_weight_from_counts",
     "read_class_weight_table",
-    "read_multilabel_pos_weight",
     "read_pos_weight",
-    "read_species_class_weights",
-    "read_tagging_vocab_size",
     "read_vocabulary_counts",
-    "tagging_preprocessing_fn",
     "token_ids",
     "token_vocab_size",
     "weights_from_counts",

@@ -17,6 +17,7 @@ Weights, with n_c the count of class c, n = sum n_c, C = number of classes with 
   inverse           1 / n_c             scaled so the weights of the C classes sum to C
   inverse_sqrt      1 / sqrt(n_c)       scaled so the weights of the C classes sum to C
   effective_number  (1 − β) / (1 − β^n_c) scaled so they sum to C (Cui et al., 2019)
+  none              1 for every class (the counts are still stored, for the report)
 A class in `class_names` that the data never shows (n_c = 0) gets weight 1.0 and does not
 count in C, so the other classes get exactly the weights they would get without it.
 A label that is missing, or not a class (unseen at analysis time, or outside
@@ -29,10 +30,10 @@ from typing import NamedTuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.spec import CLASS_WEIGHTS as SCHEMES
 from components.transform.inputs import as_optional_scalar
 from components.transform.vocabulary import read_vocabulary_counts
 
-SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective_number")
 DEFAULT_BETA = 0.999
 UNKNOWN_LABEL_ID = -1
 # tf.Transform's text vocabulary separates count and token with a space; escape spaces in
@@ -67,6 +68,8 @@ def weights_from_counts(counts, scheme: str = "balanced", beta: float = DEFAULT_
     num_seen = tf.reduce_sum(tf.cast(seen, tf.float64))
     # Zero counts take the value 1 inside the formulas, then are overwritten with weight 1.
     safe = tf.where(seen, counts, tf.ones_like(counts))
+    if scheme == "none":
+        return tf.ones_like(counts, tf.float32)
     if scheme == "balanced":
         weights = tf.reduce_sum(counts) / (num_seen * safe)
     else:
