@@ -161,7 +161,7 @@ class Balancer(_Strict):
 class Model(_Strict):
     """A built-in family (`mlp` for tabular kinds, `bigru` for sequence kinds) or `builder`,
     the dotted path of the user's `build_model(inputs, outputs, **params)`; `params` go to
-    either (mlp: hidden, layers; bigru: embed, units)."""
+    either (mlp: hidden, depth, embed; bigru: embed, units)."""
 
     family: Literal["mlp", "bigru"] | None = None
     builder: str | None = None
@@ -267,6 +267,22 @@ class TaskSpec(_Strict):
 
     def head_names(self) -> list[str]:
         return [head.name for head in self.heads] if self.kind == "multitask" else [""]
+
+    def component_config(self, component: str) -> dict:
+        """The part of the spec a component reads, as its JSON-able custom_config.
+
+        Each component gets only what it uses, so TFX's cache holds across unrelated edits:
+        a new loss or learning rate reruns the Trainer, not Transform; a new threshold reruns
+        only the Evaluator (which gets the EvalConfig, not a custom_config)."""
+        raw = self.model_dump(mode="json")
+        dropped = {"summary", "data", "eval"}
+        if component == "transform":
+            dropped |= {"loss", "balancer", "model", "trainer"}
+            for head in raw.get("heads") or []:
+                head.pop("loss")
+        elif component != "trainer":
+            raise ValueError(f"component must be transform or trainer, got {component!r}")
+        return {"spec": {k: v for k, v in raw.items() if k not in dropped}}
 
     def with_overrides(self, **overrides) -> TaskSpec:
         """A copy with trainer fields (`epochs`, …), `loss` or `data` replaced; validated."""
@@ -570,11 +586,14 @@ def _describe(err: ValidationError) -> str:
 def _fields_at(loc: list[str]) -> list[str]:
     """The keys valid at `loc` (a path of keys and list indexes) of a TaskSpec."""
     model: Any = TaskSpec
+    key = False  # the part is a user's key of a dict field (a metric, a head), not a field
     for part in loc:
-        if part.isdigit() or model is None:
+        if key or part.isdigit() or model is None:
+            key = False
             continue
         field = model.model_fields.get(part)
         model = _model_of(field.annotation) if field else None
+        key = field is not None and getattr(field.annotation, "__origin__", None) is dict
     return list(model.model_fields) if model else []
 
 

@@ -97,16 +97,14 @@ def cluster_data(spec, data: str | None):
     if dataset is not None:
         with tempfile.TemporaryDirectory() as scratch:
             info = datasets.write_default(dataset, scratch)
-            found = profile.profile(info.path)
-            spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+            spec = tasks.with_classes_from(spec, profile.profile(info.path))
         spec = spec.with_overrides(data=f"{IMAGE_DATA_ROOT}/{dataset}/{info.file_name}")
     elif spec.data is None:
         raise ValueError(f"{spec.name}: the spec names no data; set `data:` or pass --data")
     elif "://" in spec.data:
         spec = tasks.with_classes(spec, lambda column: _unknown_classes(spec, column))
     else:
-        found = contracts.check(spec).profile
-        spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+        spec = tasks.with_classes_from(spec, contracts.check(spec).profile)
     return (spec, *tasks.example_gen_input(spec.data))
 
 
@@ -171,10 +169,10 @@ def compile_task(
         )
     )
     job = runner.run(pipeline, write_out=False)
-    spec = job["pipelineSpec"]
-    component = spec["root"]["dag"]["tasks"][TRAINER_NODE]["componentRef"]["name"]
-    executor = spec["components"][component]["executorLabel"]
-    documents = [spec, platform_document(executor, gpu, node_pool)]
+    pipeline_spec = job["pipelineSpec"]
+    component = pipeline_spec["root"]["dag"]["tasks"][TRAINER_NODE]["componentRef"]["name"]
+    executor = pipeline_spec["components"][component]["executorLabel"]
+    documents = [pipeline_spec, platform_document(executor, gpu, node_pool)]
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w") as f:
         f.write(f"# losskit {spec.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n")

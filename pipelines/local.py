@@ -78,7 +78,7 @@ def resolve_data(spec, layout: RunLayout):
         found = profile.profile(info.path)
     else:
         found = contracts.check(spec).profile
-    spec = tasks.with_classes(spec, lambda column: contracts.class_values(found, column))
+    spec = tasks.with_classes_from(spec, found)
     base, pattern, fmt = tasks.example_gen_input(spec.data)
     return spec, base, pattern, fmt
 

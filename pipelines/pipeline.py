@@ -38,7 +38,6 @@ def create_pipeline(
     (ImportSchemaGen); data that breaks it stops the run at the AnomaliesGate.
     `trainer_platform_config` (a Kubeflow ResourceSpec) asks for the Trainer's GPUs.
     """
-    spec_config = {"spec": spec.model_dump(mode="json")}
     input_config = example_gen_pb2.Input(
         splits=[example_gen_pb2.Input.Split(name="single_split", pattern=data_pattern)]
     )
@@ -62,7 +61,7 @@ def create_pipeline(
     transform = make_transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        spec_config=spec_config,
+        spec_config=spec.component_config("transform"),
     )
     transform.add_upstream_node(anomalies_gate)
     trainer = tfx.components.Trainer(
@@ -70,7 +69,7 @@ def create_pipeline(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=transform.outputs["post_transform_schema"],
-        custom_config=spec_config,
+        custom_config=spec.component_config("trainer"),
     )
     if trainer_platform_config is not None:
         trainer.with_platform_config(trainer_platform_config)

@@ -7,9 +7,16 @@ Trainer's training curves and the loss it was trained with. Charts are drawn wit
 and embedded as SVG data URIs; the page loads nothing else and its Content-Security-Policy
 forbids it to, so it can be mailed, archived or attached to a CI run as one file.
 
+Classes are named as the Trainer's `loss.json` names them (`classes`: {head: [names in id
+order]}); runs without that list show class ids. A class a slice lacks (its `mean_label` is 0 or
+1: no positives or no negatives) has no one-vs-rest AUC, whatever TFMA reports for it (0): the
+page shows such metrics, and the macro mean over them, as absent.
+
 Stable hooks for tests and scrapers: `section[data-task]`, `table[data-table=thresholds|overall|
 slices|loss]`, `tr[data-slice]` (with `data-example-count`, `data-small`), `td[data-metric]
-[data-slice]` (with the unrounded `data-value`), `figure[data-chart]`.
+[data-slice]` (with the unrounded `data-value`, or `data-absent` and TFMA's `data-reported`;
+per-class cells add `data-class-name` and `data-mean-label`), `th[data-metric]` (slice table
+columns), `figure[data-chart]`. `data-metric` is always TFMA's key (`auc/classId:0`).
 """
 
 import base64
@@ -36,9 +43,15 @@ from tensorflow_model_analysis.writers import metrics_plots_and_validations_writ
 from pipelines import results
 
 # Below this many examples a slice's metrics rest on a handful of positives per class (one
-# island has a single species, so its one-vs-rest AUCs are undefined and TFMA reports 0).
+# island has a single species, so its other species' one-vs-rest AUCs are undefined).
 SMALL_SLICE = 20
 _PER_CLASS = re.compile(r"^(?:(?P<head>.+)/)?(?P<metric>[^/]+)/classId:(?P<class_id>\d+)$")
+# A macro mean weighs every class alike, so one undefined class AUC spoils it; micro pools the
+# examples and stays defined.
+_MACRO = re.compile(r"^(?:(?P<head>.+)/)?(?P<metric>[^/]+)/macro$")
+# TFMA's MeanLabel on the one-vs-rest binarization: the class's share of a slice's examples.
+MEAN_LABEL = "mean_label"
+_CURVE = re.compile(r"^(?:(?P<head>.+)/)?classId:(?P<class_id>\d+)$")
 # AggregationType field → the suffix `results.evaluation` gives aggregated metrics.
 _AGGREGATIONS = {
     "micro_average": "micro",
@@ -294,6 +307,7 @@ table{border-collapse:collapse;margin:6px 0 14px}
 th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
 thead th{background:#f6f8fa}table.sortable thead th{cursor:pointer}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.missing{color:#8c959f}
+td.absent{color:#8c959f;text-align:center;cursor:help}
 .scroll{overflow-x:auto}.note{color:#59636e}
 .badge{display:inline-block;padding:2px 12px;border-radius:12px;font-weight:600}
 .badge.pass{background:#dafbe1;color:#1a7f37}.badge.fail{background:#ffebe9;color:#cf222e}
@@ -305,7 +319,8 @@ figure{margin:10px 0}figure img{max-width:100%}figcaption{color:#59636e;font-siz
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.meta dd{margin:0}
 """
 
-# Click a column header of a sortable table to sort by it (numbers by their unrounded value).
+# Click a column header of a sortable table to sort by it (numbers by their unrounded value;
+# absent and missing cells last either way, so an undefined AUC never sorts as a worst 0).
 _SCRIPT = """
 document.querySelectorAll("table.sortable").forEach((table) => {
   table.querySelectorAll("thead th").forEach((th, column) => {
@@ -314,12 +329,14 @@ document.querySelectorAll("table.sortable").forEach((table) => {
       th.dataset.sorted = direction > 0 ? "ascending" : "descending";
       const key = (row) => {
         const cell = row.cells[column];
+        if (cell.matches(".absent, .missing")) return null;
         const number = parseFloat(cell.dataset.value);
         return Number.isNaN(number) ? cell.textContent : number;
       };
       const rows = Array.from(table.tBodies[0].rows);
       rows.sort((a, b) => {
         const [x, y] = [key(a), key(b)];
+        if (x === null || y === null) return (x === null) - (y === null);
         return direction * (typeof x === "number" && typeof y === "number"
           ? x - y : String(x).localeCompare(String(y)));
       });
@@ -362,6 +379,7 @@ def _page(root: str, sections: list, unevaluated: list) -> str:
 
 def _section_html(s: Section) -> str:
     overall = s.evaluation.overall()
+    classes = _classes(s.loss)
     parts = [
         f'<section class="task" id="task-{_e(s.task)}" data-task="{_e(s.task)}">',
         f"<h2>{_e(s.task)}</h2>",
@@ -371,15 +389,112 @@ def _section_html(s: Section) -> str:
         "</dl>",
         _blessing_html(s),
         '<div class="row"><div><h3>Overall metrics</h3>',
-        _overall_html(overall),
-        f"</div><div>{_per_class_html(overall)}</div></div>",
-        _curves_html(s.curves, overall),
-        _slices_html(s.evaluation.metrics),
+        _overall_html(overall, classes),
+        f"</div><div>{_per_class_html(overall, classes)}</div></div>",
+        _curves_html(s.curves, overall, classes),
+        _slices_html(s.evaluation.metrics, classes),
         _training_html(s.training),
         _loss_html(s.loss),
         "</section>",
     ]
     return "\n".join(part for part in parts if part)
+
+
+# --- classes: their names, and the ones a slice lacks -----------------------------------------
+
+
+def _classes(loss: dict | None) -> dict:
+    """{head: [class names in id order]} from the Trainer's loss.json (`""` is the head of a
+    single-output task); {} for runs older than that list, whose pages show class ids."""
+    classes = (loss or {}).get("classes") or {}
+    return {head: [str(name) for name in names] for head, names in classes.items() if names}
+
+
+def _class_name(classes: dict, head: str | None, class_id: int) -> str | None:
+    names = classes.get(head or "", [])
+    return names[class_id] if class_id < len(names) else None
+
+
+def _key_class_name(key: str, classes: dict) -> str | None:
+    """The name of the class a per-class metric key is about, where the run names it."""
+    match = _PER_CLASS.match(key)
+    return _class_name(classes, match["head"], int(match["class_id"])) if match else None
+
+
+def _class_text(classes: dict, head: str | None, class_id: int) -> str:
+    """The class in prose: its name, or `class k` where the run names none."""
+    name = _class_name(classes, head, class_id)
+    return f"class {class_id}" if name is None else name
+
+
+def _class_key(head: str | None, metric: str, class_id: int) -> str:
+    return f"{head}/{metric}/classId:{class_id}" if head else f"{metric}/classId:{class_id}"
+
+
+def _absence_of(share: float) -> str | None:
+    """Why a class with mean label `share` in a slice has no one-vs-rest AUC there (an AUC ranks
+    positives against negatives, so it needs both), or None."""
+    if math.isnan(share):
+        return "no examples"
+    # Exact comparisons hold: MeanLabel divides the weighted sum of 0/1 labels by the sum of
+    # the same weights, so a slice of one kind gives exactly 0 or 1.
+    if share == 0:
+        return "no positives"
+    if share == 1:
+        return "no negatives"
+    return None
+
+
+def _absent_classes(values: dict) -> dict:
+    """{(head, class id): why} for the classes a slice lacks, read from its `mean_label/
+    classId:k`; runs older than that metric have none, and nothing is marked absent."""
+    absent = {}
+    for key, share in values.items():
+        match = _PER_CLASS.match(key)
+        if match and match["metric"] == MEAN_LABEL and (why := _absence_of(share)):
+            absent[(match["head"] or "", int(match["class_id"]))] = why
+    return absent
+
+
+def _absence(key: str, absent: dict) -> str | None:
+    """Why metric `key` is undefined in a slice lacking the classes `absent`, or None: an
+    AUC-type metric (its name contains `auc`) of an absent class, or the macro mean of one over
+    a head with an absent class."""
+    match = _PER_CLASS.match(key)
+    if match:
+        if "auc" not in match["metric"]:
+            return None
+        return absent.get((match["head"] or "", int(match["class_id"])))
+    match = _MACRO.match(key)
+    if match and "auc" in match["metric"]:
+        if any(head == (match["head"] or "") for head, _ in absent):
+            return "a class is absent"
+    return None
+
+
+def _absence_title(key: str, why: str, reported: float, absent: dict, classes: dict) -> str:
+    tfma = f"TFMA reports {reported:.4f}"
+    if why == "a class is absent":
+        head = _MACRO.match(key)["head"] or ""
+        lacking = ", ".join(_class_text(classes, h, k) for h, k in sorted(absent) if h == head)
+        return (
+            f"Undefined: a mean over the classes, and this slice lacks {lacking}, whose AUC is "
+            f"undefined ({tfma})."
+        )
+    match = _PER_CLASS.match(key)
+    name = _class_text(classes, match["head"], int(match["class_id"]))
+    has = {
+        "no positives": f"no example of {name}",
+        "no negatives": f"only examples of {name}",
+        "no examples": "no (weighted) example",
+    }[why]
+    return (
+        f"Undefined: this slice has {has}, and a one-vs-rest AUC needs positives and negatives "
+        f"({tfma})."
+    )
+
+
+# --- the page: tables ------------------------------------------------------------------------
 
 
 def _fmt(metric: str, value: float | None) -> str:
@@ -390,11 +505,49 @@ def _fmt(metric: str, value: float | None) -> str:
     return f"{value:.4f}"
 
 
-def _value_cell(metric: str, slice_name: str, value: float) -> str:
-    return (
-        f'<td class="num" data-metric="{_e(metric)}" data-slice="{_e(slice_name)}" '
-        f'data-value="{value!r}">{_fmt(metric, value)}</td>'
-    )
+def _class_attributes(key: str, values: dict, classes: dict) -> tuple[str, str]:
+    """(data attributes, tooltip) of a per-class cell: the class's name and its share of the
+    slice (its mean label), which the slice table shows here rather than as columns."""
+    match = _PER_CLASS.match(key)
+    if not match:
+        return "", ""
+    head, class_id = match["head"], int(match["class_id"])
+    name = _class_name(classes, head, class_id)
+    attributes = "" if name is None else f' data-class-name="{_e(name)}"'
+    share = values.get(_class_key(head, MEAN_LABEL, class_id))
+    if share is None or math.isnan(share):
+        return attributes, ""
+    attributes += f' data-mean-label="{share!r}"'
+    return attributes, f"{_class_text(classes, head, class_id)}: {share:.1%} of the slice"
+
+
+def _metric_cell(key: str, slice_name: str, values: dict, absent: dict, classes: dict) -> str:
+    """Metric `key` of one slice: its value; `—` with the reason where the slice lacks the
+    class it needs (TFMA's number kept in data-reported); `—` where the slice has no such key."""
+    if key not in values:
+        return '<td class="missing">—</td>'
+    value = values[key]
+    class_attributes, title = _class_attributes(key, values, classes)
+    attributes = f'data-metric="{_e(key)}" data-slice="{_e(slice_name)}"{class_attributes}'
+    why = _absence(key, absent)
+    if why:
+        title = _absence_title(key, why, value, absent, classes)
+        return (
+            f'<td class="absent" {attributes} data-absent="{why}" data-reported="{value!r}" '
+            f'title="{_e(title)}">—</td>'
+        )
+    title = f' title="{_e(title)}"' if title else ""
+    return f'<td class="num" {attributes} data-value="{value!r}"{title}>{_fmt(key, value)}</td>'
+
+
+def _metric_label(key: str, classes: dict) -> str:
+    """A metric key as HTML: `auc · Adelie` where the run names the class, the key otherwise."""
+    name = _key_class_name(key, classes)
+    if name is None:
+        return f"<code>{_e(key).replace('/', '/<wbr>')}</code>"
+    match = _PER_CLASS.match(key)
+    metric = "/".join(filter(None, (match["head"], match["metric"])))
+    return f"<code>{_e(metric)}</code> · {_e(name)}"
 
 
 def _ordered(keys) -> list:
@@ -449,10 +602,11 @@ def _check_row(check: Check) -> str:
     )
 
 
-def _overall_html(overall: dict) -> str:
+def _overall_html(overall: dict, classes: dict) -> str:
+    absent = _absent_classes(overall)
     rows = "".join(
-        f'<tr data-metric="{_e(key)}"><th scope="row"><code>{_e(key)}</code></th>'
-        f"{_value_cell(key, 'Overall', overall[key])}</tr>"
+        f'<tr data-metric="{_e(key)}"><th scope="row">{_metric_label(key, classes)}</th>'
+        f"{_metric_cell(key, 'Overall', overall, absent, classes)}</tr>"
         for key in _ordered(overall)
     )
     return (
@@ -461,38 +615,77 @@ def _overall_html(overall: dict) -> str:
     )
 
 
-def _slices_html(metrics: dict) -> str:
+def _is_mean_label(key: str) -> bool:
+    match = _PER_CLASS.match(key)
+    return bool(match) and match["metric"] == MEAN_LABEL
+
+
+def _slice_columns(metrics: dict, count_key: str | None) -> list:
+    """The slice table's metric columns: all but the example count, baseline differences and
+    the mean labels (shown in the per-class cells' tooltips: a column per class per metric
+    would double the width of a ten-class table)."""
+    keys = {k for values in metrics.values() for k in values}
+    return _ordered(
+        k for k in keys if k != count_key and "_diff" not in k and not _is_mean_label(k)
+    )
+
+
+def _column_head(key: str, classes: dict) -> str:
+    name = _key_class_name(key, classes)
+    class_name = "" if name is None else f' data-class-name="{_e(name)}"'
+    return (
+        f'<th data-metric="{_e(key)}"{class_name} title="{_e(key)}">'
+        f"{_metric_label(key, classes)}</th>"
+    )
+
+
+def _slice_row(name: str, values: dict, count_key, columns: list, classes: dict) -> str:
+    count = values.get(count_key)
+    small = count is not None and count < SMALL_SLICE
+    flag = f'<span class="flag">n &lt; {SMALL_SLICE}</span>' if small else ""
+    absent = _absent_classes(values)
+    cells = "".join(
+        _metric_cell(key, name, values, absent, classes)
+        for key in ([count_key] if count_key else []) + columns
+    )
+    return (
+        f'<tr data-slice="{_e(name)}" data-example-count="{_fmt("example_count", count)}" '
+        f'data-small="{str(small).lower()}"{" class=small" if small else ""}>'
+        f"<th scope='row'>{_e(name)}{flag}</th>{cells}</tr>"
+    )
+
+
+def _slices_html(metrics: dict, classes: dict) -> str:
     overall = metrics.get("Overall", {})
     count_key = next((k for k in _ordered(overall) if k.endswith("example_count")), None)
-    columns = _ordered(
-        {k for values in metrics.values() for k in values if k != count_key and "_diff" not in k}
+    columns = _slice_columns(metrics, count_key)
+    head = "".join(_column_head(key, classes) for key in columns)
+    rows = "".join(
+        _slice_row(name, metrics[name], count_key, columns, classes)
+        for name in sorted(metrics, key=lambda n: (n != "Overall", n))
     )
-    head = "".join(f"<th><code>{_e(c).replace('/', '/<wbr>')}</code></th>" for c in columns)
-    rows = []
-    for name in sorted(metrics, key=lambda n: (n != "Overall", n)):
-        values = metrics[name]
-        count = values.get(count_key)
-        small = count is not None and count < SMALL_SLICE
-        flag = f'<span class="flag">n &lt; {SMALL_SLICE}</span>' if small else ""
-        cells = "".join(
-            _value_cell(c, name, values[c]) if c in values else '<td class="missing">—</td>'
-            for c in ([count_key] if count_key else []) + columns
-        )
-        rows.append(
-            f'<tr data-slice="{_e(name)}" data-example-count="{_fmt("example_count", count)}" '
-            f'data-small="{str(small).lower()}"{" class=small" if small else ""}>'
-            f"<th scope='row'>{_e(name)}{flag}</th>{cells}</tr>"
-        )
     count_head = "<th>examples</th>" if count_key else ""
     return (
         "<h3>Slices</h3>"
         f'<p class="note">Highlighted slices have fewer than {SMALL_SLICE} examples: their '
-        "metrics rest on a handful of examples, and a slice that lacks a class reports that "
-        "class's AUC as 0. Click a column header to sort.</p>"
+        "metrics rest on a handful of examples. A slice with no example of a class, or only "
+        "examples of it, has no one-vs-rest AUC for that class, nor a macro mean over the "
+        "classes: those cells show — (TFMA reports 0 there). Hover a per-class cell for the "
+        "class's share of the slice, or a — for why. Click a column header to sort.</p>"
         '<div class="scroll"><table class="sortable" data-table="slices"><thead><tr>'
-        f"<th>slice</th>{count_head}{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        f"<th>slice</th>{count_head}{head}</tr></thead><tbody>{rows}</tbody>"
         "</table></div>"
     )
+
+
+# --- the page: charts ------------------------------------------------------------------------
+
+
+def _chart_text(text: str) -> str:
+    """User text (class names) as matplotlib should draw it, literally: `$` would start
+    mathtext, and a legend drops labels that start with `_`."""
+    text = text.replace("$", r"\$")
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def _figure(fig: Figure, chart: str, caption: str, **data) -> str:
@@ -509,70 +702,118 @@ def _figure(fig: Figure, chart: str, caption: str, **data) -> str:
     )
 
 
-def _per_class_html(overall: dict) -> str:
-    """Grouped bars of every per-class metric of the overall slice, one chart per head; the
-    macro / micro / weighted averages are drawn as dashed lines."""
+def _per_class_values(overall: dict) -> dict:
+    """{head: {metric: {class id: value}}} of the overall slice, NaN (no bar) where the metric
+    is undefined for want of the class; mean labels (drawn in the tick labels) and baseline
+    differences are left out."""
+    absent = _absent_classes(overall)
     by_head: dict = {}
     for key, value in overall.items():
         match = _PER_CLASS.match(key)
-        if match and not match["metric"].endswith("_diff"):
+        if match and not match["metric"].endswith("_diff") and match["metric"] != MEAN_LABEL:
             metrics = by_head.setdefault(match["head"] or "", {})
+            value = math.nan if _absence(key, absent) else value
             metrics.setdefault(match["metric"], {})[int(match["class_id"])] = value
-    figures = []
-    for head, metrics in by_head.items():
-        prefix = f"{head}/" if head else ""
-        class_ids = sorted({i for values in metrics.values() for i in values})
-        fig = Figure(
-            figsize=(max(6.0, 1.1 * len(class_ids) * len(metrics)), 3.8), layout="constrained"
-        )
-        ax = fig.add_subplot()
-        width = 0.8 / len(metrics)
-        for n, (metric, values) in enumerate(sorted(metrics.items())):
-            color = f"C{n}"
-            offsets = [i + (n - (len(metrics) - 1) / 2) * width for i in range(len(class_ids))]
-            heights = [values.get(i, math.nan) for i in class_ids]
-            bars = ax.bar(offsets, heights, width * 0.95, label=metric, color=color)
-            ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
-            for aggregation in _AGGREGATIONS.values():
-                average = overall.get(f"{prefix}{metric}/{aggregation}")
-                if average is not None:
-                    ax.axhline(
-                        average,
-                        color=color,
-                        linestyle="--",
-                        linewidth=1,
-                        label=f"{metric} {aggregation} {average:.3f}",
-                    )
-        ax.set_xticks(range(len(class_ids)), [str(i) for i in class_ids])
-        ax.set_xlabel("class id")
-        if all(0 <= v <= 1 for values in metrics.values() for v in values.values()):
-            ax.set_ylim(0, 1.15)
-        ax.set_title(" · ".join(filter(None, (head, "per class", "overall slice"))), fontsize=10)
-        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
-        caption = "One-vs-rest metrics per class id (per label for multi-label tasks)" + (
-            f", head {head}" if head else ""
-        )
-        figures.append(_figure(fig, "per-class", caption, head=head))
+    return by_head
+
+
+def _class_tick(overall: dict, classes: dict, head: str, class_id: int) -> str:
+    """A bar group's label: the class's name (its id where unnamed) over its share."""
+    name = _class_name(classes, head, class_id)
+    tick = _chart_text(str(class_id) if name is None else name)
+    share = overall.get(_class_key(head, MEAN_LABEL, class_id))
+    return tick if share is None or math.isnan(share) else f"{tick}\n{share:.0%}"
+
+
+def _per_class_html(overall: dict, classes: dict) -> str:
+    """Grouped bars of every per-class metric of the overall slice, one chart per head; the
+    macro / micro / weighted averages are drawn as dashed lines."""
+    figures = [
+        _per_class_figure(head, metrics, overall, classes)
+        for head, metrics in _per_class_values(overall).items()
+    ]
     return "<h3>Per class</h3>" + "".join(figures) if figures else ""
 
 
-def _curves_html(curves: dict, overall: dict) -> str:
+def _per_class_figure(head: str, metrics: dict, overall: dict, classes: dict) -> str:
+    prefix = f"{head}/" if head else ""
+    absent = _absent_classes(overall)
+    class_ids = sorted({i for values in metrics.values() for i in values})
+    fig = Figure(figsize=(max(6.0, 1.1 * len(class_ids) * len(metrics)), 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / len(metrics)
+    for n, (metric, values) in enumerate(sorted(metrics.items())):
+        color = f"C{n}"
+        offsets = [i + (n - (len(metrics) - 1) / 2) * width for i in range(len(class_ids))]
+        heights = [values.get(i, math.nan) for i in class_ids]
+        bars = ax.bar(offsets, heights, width * 0.95, label=metric, color=color)
+        labels = ["" if math.isnan(h) else f"{h:.3f}" for h in heights]
+        ax.bar_label(bars, labels=labels, fontsize=8, padding=2)
+        for aggregation in _AGGREGATIONS.values():
+            key = f"{prefix}{metric}/{aggregation}"
+            if key in overall and not _absence(key, absent):
+                average = overall[key]
+                ax.axhline(
+                    average,
+                    color=color,
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"{metric} {aggregation} {average:.3f}",
+                )
+    ax.set_xticks(
+        range(len(class_ids)), [_class_tick(overall, classes, head, i) for i in class_ids]
+    )
+    named = bool(classes.get(head))
+    ax.set_xlabel("class" if named else "class id")
+    finite = [v for values in metrics.values() for v in values.values() if not math.isnan(v)]
+    if all(0 <= v <= 1 for v in finite):
+        ax.set_ylim(0, 1.15)
+    ax.set_title(" · ".join(filter(None, (head, "per class", "overall slice"))), fontsize=10)
+    fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    caption = (
+        f"One-vs-rest metrics per {'class' if named else 'class id'} (per label for multi-label "
+        "tasks), with the class's share of the examples; no bar where a class is absent"
+        + (f", head {head}" if head else "")
+    )
+    data = {"head": head}
+    if named:
+        data["classes"] = json.dumps([_class_text(classes, head, i) for i in class_ids])
+    return _figure(fig, "per-class", caption, **data)
+
+
+def _curve_label(name: str, metric: str, overall: dict, absent: dict, classes: dict) -> str:
+    """Legend entry of curve `name` (`classId:k`, `species/classId:k`): the class's name where
+    the run names it, and the curve's area (`metric`) unless that is undefined."""
+    match = _CURVE.match(name)
+    if not match:
+        return _chart_text(name)
+    head, class_id = match["head"], int(match["class_id"])
+    class_name = _class_name(classes, head, class_id)
+    label = name if class_name is None else " · ".join(filter(None, (head, class_name)))
+    key = _class_key(head, metric, class_id)
+    short = {"auc": "AUC", "pr_auc": "PR-AUC"}[metric]
+    why = _absence(key, absent)
+    if why:
+        label += f" ({short} undefined: {why})"
+    elif key in overall:
+        label += f" ({short} {overall[key]:.3f})"
+    return _chart_text(label)
+
+
+def _curves_html(curves: dict, overall: dict, classes: dict) -> str:
     if not curves:
         return ""
+    absent = _absent_classes(overall)
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     roc, pr = fig.subplots(1, 2)
     for name, points in curves.items():
-        auc = overall.get(re.sub(r"(classId:\d+)$", r"auc/\1", name))
         roc.plot(
-            points["fpr"],
-            points["tpr"],
-            label=f"{name}" + (f" (AUC {auc:.3f})" if auc is not None else ""),
+            points["fpr"], points["tpr"], label=_curve_label(name, "auc", overall, absent, classes)
         )
-        pr_auc = overall.get(re.sub(r"(classId:\d+)$", r"pr_auc/\1", name))
         pr.plot(
             points["recall"],
             points["precision"],
-            label=f"{name}" + (f" (PR-AUC {pr_auc:.3f})" if pr_auc is not None else ""),
+            label=_curve_label(name, "pr_auc", overall, absent, classes),
         )
     roc.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=1)
     roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")

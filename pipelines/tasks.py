@@ -98,3 +98,10 @@ def _ordered(values) -> list:
         return sorted(int(v) for v in values)
     except (TypeError, ValueError):
         return sorted(str(v) for v in values)
+
+
+def with_classes_from(spec: spec_lib.TaskSpec, found: profile.DataProfile) -> spec_lib.TaskSpec:
+    """`with_classes` reading the classes from profiled data."""
+    from pipelines.contracts import class_values
+
+    return with_classes(spec, lambda column: class_values(found, column))

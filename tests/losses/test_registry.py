@@ -1,9 +1,14 @@
 """losses.get: names, aliases, instances and the TFX custom_config dict form."""
 
+import importlib
+import inspect
+import pkgutil
+
 import pytest
 import tensorflow as tf
 
 import losses
+from losses import names
 from losses.registry import ALIASES
 
 REQUIRED = {
@@ -77,3 +82,30 @@ def test_bad_identifiers_raise_value_error(identifier, match):
 def test_non_identifier_type():
     with pytest.raises(ValueError, match="got 3"):
         losses.get(3)
+
+
+def _losskit_loss_classes() -> set[str]:
+    """Every Loss class defined in a module of the `losses` package and registered under
+    losskit> (what a spec can name), found by inspecting the modules themselves."""
+    found = set()
+    for info in pkgutil.iter_modules(losses.__path__):
+        module = importlib.import_module(f"losses.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                cls.__module__ == module.__name__
+                and issubclass(cls, tf.keras.losses.Loss)
+                and tf.keras.utils.get_registered_name(cls) == f"losskit>{cls.__name__}"
+            ):
+                found.add(cls.__name__)
+    return found
+
+
+def test_names_lists_every_registered_loss_class():
+    # losses/names.py is read without TensorFlow (`losskit check`): a new registered loss
+    # left out of it would be refused there as unknown.
+    found = _losskit_loss_classes()
+    assert "BPMLLLoss" in found and "ConcordanceCorrelationLoss" in found
+    assert set(names.CLASSES) == found
+    assert len(names.CLASSES) == len(set(names.CLASSES))
+    assert set(names.ALIASES.values()) <= set(names.CLASSES)
+    assert {cls.__name__ for cls in ALIASES.values()} == set(names.ALIASES.values())

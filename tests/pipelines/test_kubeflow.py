@@ -1,6 +1,7 @@
 """The Kubeflow path as far as this machine goes: compile with TFX's V2 runner, parse with
 kfp's protos, check the GPU request and placement, and the file kfp.Client would send."""
 
+import json
 import os
 import re
 import shlex
@@ -13,7 +14,7 @@ from google.protobuf import json_format
 from pipelines import kubeflow
 from pipelines import kubeflow_defaults as defaults
 from pipelines.cli import main
-from pipelines.tasks import TASKS
+from pipelines import tasks
 
 ROOT = "gs://bucket/root"
 
@@ -162,7 +163,7 @@ def test_json_output_is_refused(tmp_path):
         kubeflow.compile_task("penguins", str(tmp_path / "p.json"), pipeline_root=ROOT)
 
 
-@pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.parametrize("task", sorted(tasks.shipped()))
 def test_every_task_compiles(task, tmp_path):
     out = kubeflow.compile_task(task, str(tmp_path / f"{task}.yaml"), pipeline_root=ROOT)
     assert os.path.getsize(out) > 0
@@ -187,10 +188,39 @@ def test_no_secret_reaches_the_compiled_file(compiled):
     for pattern in (
         r"(?i)password",
         r"(?i)secret",
-        r"(?i)token",
+        r"(?i)\btoken\b",  # a bearer or API token; the spec's `features.tokens` is a role
         r"(?i)api[_-]?key",
         r"(?i)credential",
         r"AKIA[0-9A-Z]{16}",
         r"-----BEGIN",
     ):
         assert not re.search(pattern, text), pattern
+
+
+def test_the_specs_loss_travels_into_the_compiled_file(tmp_path):
+    """`losskit compile SPEC --loss` puts the loss in the Trainer's custom_config (and not in
+    Transform's, whose cache must not depend on it); the class list read from the data too."""
+    out = str(tmp_path / "p.yaml")
+    result = CliRunner().invoke(
+        main,
+        ["compile", "penguins", "-o", out, "--pipeline-root", ROOT, "--gpu", "none"]
+        + ["--loss", '{"name": "Huber", "params": {"delta": 2.0}}'],
+    )
+    assert result.exit_code == 0, result.output
+    spec, _ = kubeflow.load(out)
+
+    def custom_config(node):
+        component = spec.root.dag.tasks[node].component_ref.name
+        parameter = spec.components[component].input_definitions.parameters
+        assert "custom_config" in parameter
+        executor = spec.root.dag.tasks[node].inputs.parameters["custom_config"]
+        return json.loads(executor.runtime_value.constant.string_value)["spec"]
+
+    trainer, transform = custom_config("Trainer"), custom_config("Transform")
+    assert trainer["loss"] == {"name": "Huber", "params": {"delta": 2.0}}
+    assert "loss" not in transform and "trainer" not in transform
+    assert trainer["label"]["classes"] == transform["label"]["classes"] == [
+        "Adelie",
+        "Chinstrap",
+        "Gentoo",
+    ]

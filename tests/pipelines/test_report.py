@@ -1,19 +1,24 @@
 """`losskit report` on a real penguins run, opened in headless Chromium through the DevTools
 protocol: the numbers on the page are TFMA's, the page loads and runs cleanly, and a root
-without an Evaluator output ends in one line."""
+without an Evaluator output ends in one line. The tables and charts are also built from
+synthetic metrics (no pipeline run): class names from loss.json, and a class a slice lacks
+shown as absent rather than as TFMA's AUC of 0."""
 
 import base64
 import json
+import math
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import urllib.request
+from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
 
+from pipelines import report as page
 from pipelines import results
 from pipelines.cli import main
 
@@ -315,3 +320,266 @@ def test_notebook_is_valid_nbformat():
     for cell in notebook.cells:
         if cell.cell_type == "code":
             compile(cell.source, NOTEBOOK, "exec")
+
+
+# --- tables and charts from synthetic metrics (no pipeline run) -------------------------------
+
+PENGUINS = ["Adelie", "Chinstrap", "Gentoo"]
+
+
+def _classified(shares: list, auc: float = 0.9, prefix: str = "") -> dict:
+    """One slice of a 3-class task as `results.evaluation` keys it: per class AUC, PR-AUC and
+    mean label (`shares`), their macro means, accuracy and the example count. Where a share is
+    0 or 1, the class's AUCs are TFMA's 0.0 for a class the slice lacks."""
+    values = {"example_count": 12.0, f"{prefix}accuracy": 0.75}
+    for k, share in enumerate(shares):
+        defined = 0 < share < 1
+        values[f"{prefix}auc/classId:{k}"] = auc if defined else 0.0
+        values[f"{prefix}pr_auc/classId:{k}"] = auc - 0.05 if defined else 0.0
+        values[f"{prefix}mean_label/classId:{k}"] = share
+    values[f"{prefix}auc/macro"] = sum(values[f"{prefix}auc/classId:{k}"] for k in range(3)) / 3
+    values[f"{prefix}pr_auc/macro"] = 0.5
+    return values
+
+
+class _Cells(HTMLParser):
+    """The <th>/<td> of an HTML fragment: their attributes and text."""
+
+    def __init__(self, fragment):
+        super().__init__()
+        self.cells, self._open = [], None
+        self.feed(fragment)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("th", "td"):
+            self._open = {"tag": tag, **dict(attrs), "text": ""}
+            self.cells.append(self._open)
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td"):
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+
+def _slice_cells(metrics, classes) -> dict:
+    """{(slice, metric): td attributes} of the slice table."""
+    return {
+        (c["data-slice"], c["data-metric"]): c
+        for c in _Cells(page._slices_html(metrics, classes)).cells
+        if c["tag"] == "td" and "data-metric" in c
+    }
+
+
+def _column_heads(metrics, classes) -> dict:
+    """{metric: th attributes} of the slice table's metric columns."""
+    cells = _Cells(page._slices_html(metrics, classes)).cells
+    return {c["data-metric"]: c for c in cells if c["tag"] == "th" and "data-metric" in c}
+
+
+def _svg_texts(fragment: str) -> str:
+    """The text of the SVG charts embedded in an HTML fragment."""
+    svgs = [
+        base64.b64decode(uri).decode("utf-8")
+        for uri in fragment.split("data:image/svg+xml;base64,")[1:]
+        for uri in [uri.split('"', 1)[0]]
+    ]
+    return "\n".join(svgs)
+
+
+METRICS = {
+    "Overall": _classified([0.45, 0.2, 0.35]),
+    "island=Torgersen": _classified([1.0, 0.0, 0.0], auc=1.0),  # only Adelie
+    "island=Dream": _classified([0.5, 0.5, 0.0]),  # no Gentoo
+    "8x8/r4.c4=3": _classified([0.3, 0.3, 0.4]),  # every class
+}
+
+
+def test_auc_of_a_class_a_slice_lacks_is_absent_not_zero():
+    cells = _slice_cells(METRICS, {"": PENGUINS})
+    torgersen = {m: c for (s, m), c in cells.items() if s == "island=Torgersen"}
+    assert torgersen["auc/classId:0"]["data-absent"] == "no negatives"
+    for metric in ("auc/classId:1", "auc/classId:2", "pr_auc/classId:1", "pr_auc/classId:2"):
+        cell = torgersen[metric]
+        assert cell["class"] == "absent" and cell["text"] == "—", metric
+        assert cell["data-absent"] == "no positives" and "data-value" not in cell
+        assert float(cell["data-reported"]) == 0.0  # TFMA's number stays on the cell
+        assert "no example of" in cell["title"] and "Undefined" in cell["title"]
+    assert torgersen["auc/macro"]["data-absent"] == "a class is absent"
+    assert "Chinstrap, Gentoo" in torgersen["auc/macro"]["title"]
+    assert torgersen["pr_auc/macro"]["data-absent"] == "a class is absent"
+    assert torgersen["accuracy"]["data-value"] == "0.75"  # not an AUC: shown as is
+    dream = {m: c for (s, m), c in cells.items() if s == "island=Dream"}
+    assert dream["auc/classId:2"]["data-absent"] == "no positives"
+    assert float(dream["auc/classId:0"]["data-value"]) == pytest.approx(0.9)
+    assert dream["auc/classId:0"]["class"] == "num"
+    for (slice_name, metric), cell in cells.items():
+        if slice_name in ("Overall", "8x8/r4.c4=3"):  # every class present: nothing absent
+            assert "data-absent" not in cell, (slice_name, metric)
+            assert cell["class"] == "num"
+
+
+def test_mean_labels_are_tooltips_not_columns():
+    heads = _column_heads(METRICS, {"": PENGUINS})
+    assert not [m for m in heads if "mean_label" in m]
+    assert list(heads) == [
+        "accuracy",
+        "auc/macro",
+        "pr_auc/macro",
+        *(f"auc/classId:{k}" for k in range(3)),
+        *(f"pr_auc/classId:{k}" for k in range(3)),
+    ]
+    cell = _slice_cells(METRICS, {"": PENGUINS})[("Overall", "auc/classId:1")]
+    assert float(cell["data-mean-label"]) == 0.2
+    assert cell["title"] == "Chinstrap: 20.0% of the slice"
+
+
+def test_class_names_head_columns_and_label_cells():
+    heads = _column_heads(METRICS, {"": PENGUINS})
+    for k, name in enumerate(PENGUINS):
+        assert heads[f"auc/classId:{k}"]["text"] == f"auc · {name}"
+        assert heads[f"auc/classId:{k}"]["data-class-name"] == name
+        assert heads[f"pr_auc/classId:{k}"]["text"] == f"pr_auc · {name}"
+    assert "data-class-name" not in heads["auc/macro"]
+    cells = _slice_cells(METRICS, {"": PENGUINS})
+    assert cells[("island=Dream", "auc/classId:2")]["data-class-name"] == "Gentoo"
+    # Slice and feature names stay the user's own.
+    assert cells[("8x8/r4.c4=3", "accuracy")]["data-slice"] == "8x8/r4.c4=3"
+    rows = _Cells(page._slices_html(METRICS, {"": PENGUINS})).cells
+    assert "8x8/r4.c4=3n < 20" in [c["text"] for c in rows if c.get("scope") == "row"]
+
+
+def test_without_class_names_or_mean_labels_the_page_shows_ids_and_tfmas_numbers():
+    """Runs older than loss.json's `classes` and the MeanLabel metric."""
+    old = {
+        name: {k: v for k, v in values.items() if "mean_label" not in k}
+        for name, values in METRICS.items()
+    }
+    heads = _column_heads(old, {})
+    assert heads["auc/classId:0"]["text"] == "auc/classId:0"
+    assert not any("data-class-name" in head for head in heads.values())
+    cells = _slice_cells(old, {})
+    assert not any("data-absent" in cell or "data-class-name" in cell for cell in cells.values())
+    assert cells[("island=Torgersen", "auc/classId:1")]["data-value"] == "0.0"
+    assert page._classes(None) == page._classes({"loss": {}}) == {}
+    # Class names but no mean labels: names, nothing absent.
+    assert _column_heads(old, {"": PENGUINS})["auc/classId:0"]["text"] == "auc · Adelie"
+    # Mean labels but no names: absent cells, tooltips that name the class by its id.
+    torgersen = _slice_cells(METRICS, {})[("island=Torgersen", "auc/classId:1")]
+    assert torgersen["data-absent"] == "no positives" and "class 1" in torgersen["title"]
+
+
+def test_multitask_heads_are_named_by_their_own_class_lists():
+    species = _classified([1.0, 0.0, 0.0], prefix="species/")
+    slice_values = {**species, "body_mass/mean_squared_error": 0.3}
+    metrics = {"Overall": _classified([0.4, 0.3, 0.3], prefix="species/"), "sex=F": slice_values}
+    classes = {"species": PENGUINS}  # regression heads have no list
+    heads = _column_heads(metrics, classes)
+    assert heads["species/auc/classId:2"]["text"] == "species/auc · Gentoo"
+    assert heads["body_mass/mean_squared_error"]["text"] == "body_mass/mean_squared_error"
+    cells = _slice_cells(metrics, classes)
+    assert cells[("sex=F", "species/auc/classId:1")]["data-absent"] == "no positives"
+    assert cells[("sex=F", "species/auc/macro")]["data-absent"] == "a class is absent"
+    assert cells[("sex=F", "body_mass/mean_squared_error")]["data-value"] == "0.3"
+    # A class list for another head does not name this one's classes.
+    assert "data-class-name" not in _column_heads(metrics, {"": PENGUINS})["species/auc/classId:0"]
+
+
+def test_no_examples_at_all_is_absent_too():
+    values = _classified([0.5, 0.5, 0.0])
+    values["mean_label/classId:0"] = float("nan")
+    absent = page._absent_classes(values)
+    assert absent == {("", 0): "no examples", ("", 2): "no positives"}
+    assert page._absence("auc/classId:0", absent) == "no examples"
+    assert page._absence("auc/classId:1", absent) is None
+    assert page._absence("mean_label/classId:0", absent) is None  # not an AUC
+    assert page._absence("auc/micro", absent) is None  # pools the examples: defined
+
+
+def test_overall_table_names_classes_and_marks_absent_labels():
+    """A multi-label eval set in which label 2 is never set: its overall AUC is absent."""
+    overall = _classified([0.3, 0.6, 0.0])
+    rows = {
+        c["data-metric"]: c
+        for c in _Cells(page._overall_html(overall, {"": ["0", "1", "2"]})).cells
+        if c["tag"] == "td"
+    }
+    assert rows["auc/classId:2"]["data-absent"] == "no positives"
+    assert rows["auc/macro"]["data-absent"] == "a class is absent"
+    assert rows["auc/classId:0"]["data-class-name"] == "0"
+    assert float(rows["mean_label/classId:1"]["data-value"]) == 0.6
+
+
+def test_per_class_bars_are_named_and_skip_absent_classes():
+    overall = _classified([0.5, 0.5, 0.0])
+    values = page._per_class_values(overall)
+    assert set(values[""]) == {"auc", "pr_auc"}  # mean labels go in the tick labels
+    assert values[""]["auc"][0] == pytest.approx(0.9)
+    assert math.isnan(values[""]["auc"][2]) and math.isnan(values[""]["pr_auc"][2])
+    fragment = page._per_class_html(overall, {"": PENGUINS})
+    figure = _Cells(fragment.replace("<figure", "<td").replace("</figure>", "</td>")).cells[0]
+    assert json.loads(figure["data-classes"]) == PENGUINS
+    texts = _svg_texts(fragment)
+    assert all(name in texts for name in PENGUINS) and "50%" in texts
+    assert ">class<" in texts and "nan" not in texts
+    assert "auc macro" not in texts  # the macro mean over an absent class is no line
+    assert "auc macro 0.900" in _svg_texts(page._per_class_html(METRICS["Overall"], {}))
+    fallback = _svg_texts(page._per_class_html(overall, {}))
+    assert ">class id<" in fallback and "Adelie" not in fallback
+
+
+def test_curve_legends_name_classes_and_leave_undefined_areas_out():
+    overall = _classified([0.5, 0.5, 0.0])
+    absent = page._absent_classes(overall)
+    label = page._curve_label
+    classes = {"": PENGUINS}
+    assert label("classId:0", "auc", overall, absent, classes) == "Adelie (AUC 0.900)"
+    assert label("classId:0", "pr_auc", overall, absent, classes) == "Adelie (PR-AUC 0.850)"
+    assert label("classId:2", "auc", overall, absent, classes) == (
+        "Gentoo (AUC undefined: no positives)"
+    )
+    assert label("classId:0", "auc", overall, absent, {}) == "classId:0 (AUC 0.900)"
+    multitask = _classified([0.5, 0.5, 0.0], prefix="species/")
+    assert (
+        label("species/classId:1", "auc", multitask, {}, {"species": PENGUINS})
+        == "species · Chinstrap (AUC 0.900)"
+    )
+    curve = {"fpr": [0, 1], "tpr": [0, 1], "recall": [0, 1], "precision": [1, 0]}
+    texts = _svg_texts(
+        page._curves_html({"classId:0": curve, "classId:2": curve}, overall, classes)
+    )
+    assert "Adelie (AUC 0.900)" in texts and "Gentoo (PR-AUC undefined: no positives)" in texts
+
+
+def test_user_names_reach_the_page_literally():
+    """Class names are the user's: escaped in HTML, drawn literally (no mathtext) in charts."""
+    classes = {"": ["<b>", "$5 & up", "_other"]}
+    html_text = page._slices_html(METRICS, classes)
+    assert "<code>auc</code> · &lt;b&gt;" in html_text and "· <b>" not in html_text
+    assert _column_heads(METRICS, classes)["auc/classId:0"]["data-class-name"] == "<b>"
+    assert page._chart_text("$5 & up") == r"\$5 & up"
+    assert page._chart_text("_other") == "\u200b_other"  # a legend drops `_` labels
+    texts = _svg_texts(page._per_class_html(METRICS["Overall"], classes))
+    assert "$5 &amp; up" in texts and "_other" in texts
+
+
+def test_section_reads_class_names_from_loss_json():
+    evaluation = results.Evaluation("/eval", True, True, METRICS)
+    section = page.Section(
+        task="penguins",
+        evaluation=evaluation,
+        checks=[],
+        missing_slices=[],
+        curves={},
+        training={},
+        loss={"task": "penguins", "loss": {}, "classes": {"": PENGUINS}},
+        model_run="/run",
+    )
+    cells = _Cells(page._section_html(section)).cells
+    named = {c["data-metric"]: c.get("data-class-name") for c in cells if "data-metric" in c}
+    assert named["auc/classId:1"] == "Chinstrap"
+    absent = [c for c in cells if c.get("data-absent")]
+    assert {c["data-slice"] for c in absent} == {"island=Torgersen", "island=Dream"}
+    assert "TFMA reports 0" in page._slices_html(METRICS, {})  # the note explains the —

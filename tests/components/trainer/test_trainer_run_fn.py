@@ -15,12 +15,13 @@ from tfx.components.trainer import fn_args_utils
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import path_utils
 
+from components import spec as spec_lib
 from components.evaluator import configs
 from components.evaluator.model_loader import custom_eval_shared_model
 from components.trainer.export import signatures
 from components.trainer.run import LOSS_RECORD, run_fn
-from components.transform import read_species_class_weights
-from pipelines import results
+from components.transform import read_class_weight_table
+from pipelines import profile, results, tasks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("penguins")]
 
@@ -35,6 +36,18 @@ def _outputs(run):
         "graph": uri("Transform", "transform_graph"),
         "schema": uri("Transform", "post_transform_schema"),
     }
+
+
+def penguins_spec(data_dir, **changes) -> spec_lib.TaskSpec:
+    """The shipped penguins spec as `losskit run` resolves it (classes read from the data),
+    with `changes` merged into its top-level sections."""
+    spec = tasks.with_classes_from(
+        tasks.load("penguins"), profile.profile(os.path.join(data_dir, "data.csv"))
+    )
+    raw = spec.model_dump()
+    for section, values in changes.items():
+        raw[section] = {**raw[section], **values}
+    return spec_lib.parse(raw)
 
 
 def _fn_args(outputs, out_dir, custom_config):
@@ -76,14 +89,15 @@ def _feature(example, key):
 def trained(penguins_run, tmp_path_factory):
     outputs = _outputs(penguins_run)
     out = tmp_path_factory.mktemp("run_fn")
-    fn_args = _fn_args(outputs, out, {"task": "penguins", "epochs": 15, "batch_size": 16})
+    spec = penguins_spec(penguins_run.data_dir, trainer={"epochs": 15, "batch_size": 16})
+    fn_args = _fn_args(outputs, out, spec.component_config("trainer"))
     run_fn(fn_args)
-    return outputs, fn_args
+    return outputs, fn_args, spec
 
 
-def _analyze(model_dir, outputs, out_dir):
+def _analyze(model_dir, outputs, out_dir, spec):
     files, _, _ = _raw_eval(outputs)
-    eval_config = configs.penguins(num_classes=3, with_baseline=False)
+    eval_config = configs.eval_config(spec, with_baseline=False)
     shared = custom_eval_shared_model(model_dir, "", eval_config)
     return tfma.run_model_analysis(
         eval_shared_model=shared,
@@ -100,7 +114,7 @@ def _predict(model_dir, records):
 
 
 def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
-    outputs, fn_args = trained
+    outputs, fn_args, spec = trained
     model = tf.saved_model.load(fn_args.serving_model_dir)
     assert {"serving_default", "transform_features"} <= set(model.signatures)
     with open(os.path.join(fn_args.model_run_dir, LOSS_RECORD)) as f:
@@ -108,17 +122,20 @@ def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
     assert record["loss"][""]["registered_name"] == "losskit>ClassWeightedCrossentropy"
     weights = record["loss"][""]["config"]["class_weights"]
     # The balanced table of the analysed (train) split: n / (C · n_c).
-    _, expected = read_species_class_weights(tft.TFTransformOutput(outputs["graph"]), {})
+    names, expected = read_class_weight_table(
+        tft.TFTransformOutput(outputs["graph"]), "label", class_names=spec.label.class_names
+    )
     np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    assert record["classes"] == {"": names} and names == spec.label.class_names
     assert glob.glob(os.path.join(fn_args.model_run_dir, "train", "events.*"))
 
 
 def test_tfma_auc_equals_sklearn_on_the_same_predictions(trained, tmp_path):
-    outputs, fn_args = trained
-    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path)
+    outputs, fn_args, spec = trained
+    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path, spec)
     _, records, examples = _raw_eval(outputs)
     probs = _predict(fn_args.serving_model_dir, records)
-    names, _ = read_species_class_weights(tft.TFTransformOutput(outputs["graph"]), {})
+    names = spec.label.class_names
     labels = np.array([names.index(_feature(e, "species")) for e in examples])
     overall = dict(result.slicing_metrics)[()][""]
     for class_id in range(3):
@@ -137,8 +154,8 @@ def test_tfma_auc_equals_sklearn_on_the_same_predictions(trained, tmp_path):
 
 
 def test_tfma_loaded_the_model_as_keras(trained, tmp_path):
-    outputs, fn_args = trained
-    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path)
+    outputs, fn_args, spec = trained
+    result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path, spec)
     overall = dict(result.slicing_metrics)[()][""][""]
     # The compiled ClassWeightedCrossentropy appears only on the Keras path.
     assert np.isfinite(overall["loss"]["doubleValue"])
@@ -146,11 +163,11 @@ def test_tfma_loaded_the_model_as_keras(trained, tmp_path):
 
 def _constant_model(trained, path) -> str:
     """The trained model with its output layer zeroed: every example gets the same scores."""
-    outputs, fn_args = trained
+    outputs, fn_args, _ = trained
     import losses  # noqa: F401  registers the compiled loss for load_model
 
     model = tf.keras.models.load_model(fn_args.serving_model_dir)
-    head = model.get_layer("probabilities")
+    head = model.get_layer("outputs")
     head.set_weights([np.zeros_like(w) for w in head.get_weights()])
     tft_output = tft.TFTransformOutput(outputs["graph"])
     model.save(
@@ -162,8 +179,8 @@ def _constant_model(trained, path) -> str:
 
 
 def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
-    outputs, _ = trained
-    _analyze(_constant_model(trained, tmp_path / "bad"), outputs, tmp_path / "eval")
+    outputs, _, spec = trained
+    _analyze(_constant_model(trained, tmp_path / "bad"), outputs, tmp_path / "eval", spec)
     validation = tfma.load_validation_result(str(tmp_path / "eval"))
     assert not validation.validation_ok
 
@@ -171,9 +188,11 @@ def test_a_model_with_constant_outputs_is_not_blessed(trained, tmp_path):
 def test_a_candidate_worse_than_the_blessed_baseline_is_not_blessed(trained, tmp_path):
     """With the value bound out of play (macro AUC ≥ 0), only the change threshold against
     the baseline (the trained model) can refuse the constant model, and it does."""
-    outputs, fn_args = trained
+    outputs, fn_args, spec = trained
     files, _, _ = _raw_eval(outputs)
-    eval_config = configs.penguins(num_classes=3, min_macro_auc=0.0, max_auc_drop=0.05)
+    raw = spec.model_dump()
+    raw["eval"]["thresholds"] = {"auc": {"min": 0.0, "max_worse": 0.05}}
+    eval_config = configs.eval_config(spec_lib.parse(raw))
     models = [
         custom_eval_shared_model(_constant_model(trained, tmp_path / "bad"), name, eval_config)
         if name == "candidate"
@@ -200,12 +219,12 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, sys.argv[3])
-from test_trainer_run_fn import _fn_args
+from test_trainer_run_fn import _fn_args, penguins_spec
 from components.trainer.distribution import choose_strategy
 from components.trainer.run import run_fn
 assert choose_strategy("auto").num_replicas_in_sync == 2
-config = {"task": "penguins", "epochs": 3, "batch_size": 8, "distribution": "auto"}
-run_fn(_fn_args(json.loads(sys.argv[1]), pathlib.Path(sys.argv[2]), config))
+spec = penguins_spec(sys.argv[4], trainer={"epochs": 3, "batch_size": 8, "distribution": "auto"})
+run_fn(_fn_args(json.loads(sys.argv[1]), pathlib.Path(sys.argv[2]), spec.component_config("trainer")))
 """
 
 
@@ -222,6 +241,7 @@ def test_run_fn_trains_with_mirrored_strategy_over_two_logical_cpus(penguins_run
             json.dumps(outputs),
             str(tmp_path),
             os.path.dirname(__file__),
+            penguins_run.data_dir,
         ],
         check=True,
         timeout=600,

@@ -1,10 +1,20 @@
-"""label_features through tf.Transform: explicit and data-ordered classes, string and int labels."""
+"""label_features through tf.Transform: explicit and data-ordered classes, string and int labels;
+and the spec's label.classes and class_weight through the preprocessing_fn."""
 
 import numpy as np
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
-from components.transform import UNKNOWN_LABEL_ID, label_features, read_class_weight_table
+from components import spec as spec_lib
+from components.transform import (
+    UNKNOWN_LABEL_ID,
+    label_features,
+    read_class_weight_table,
+    read_vocabulary_counts,
+)
+from components.transform import (
+    preprocessing_fn as spec_preprocessing_fn,
+)
 
 ANIMALS = ["cat"] * 5 + ["dog"] * 3 + ["big cat"] * 2 + ["fish"] + [None]
 DIGITS = [0, 2, 2, 0, 2, 2, 5, 0, 2, 2, 0, 2]  # class 1 never seen; 5 is not a class
@@ -89,3 +99,37 @@ def test_class_weight_tables_ids_and_example_weights(run_transform):
     for key in ("named", "by_data", "digit"):
         assert served[f"{key}_id"].tolist() == [UNKNOWN_LABEL_ID]
         assert served[f"{key}_weight"].tolist() == [0.0]
+
+
+def test_spec_classes_fix_ids_and_scheme_none_weighs_one(run_transform):
+    # label.classes: id = position in the classes; class_weight none: every known class
+    # weighs 1, a missing or unlisted label 0 (id −1); the counts are still stored.
+    spec = {
+        "name": "animals",
+        "kind": "classification",
+        "label": {"column": "animal", "classes": NAMED, "class_weight": "none"},
+        "features": {"numeric": ["digit"]},
+    }
+    rows = [{"animal": a, "digit": d} for a, d in zip(ANIMALS, DIGITS, strict=True)]
+    run = run_transform(
+        lambda inputs: spec_preprocessing_fn(inputs, {"spec": spec}), rows, FEATURE_SPEC
+    )
+
+    assert set(run.output_spec()) == {"label", "example_weight", "x_digit"}
+    expected_ids = [NAMED.index(a) if a in NAMED else UNKNOWN_LABEL_ID for a in ANIMALS]
+    np.testing.assert_array_equal(run.column("label"), expected_ids)
+    np.testing.assert_array_equal(
+        run.column("example_weight"), [1.0 if i >= 0 else 0.0 for i in expected_ids]
+    )
+    names, weights = read_class_weight_table(
+        run.output, spec_lib.head_vocab(""), scheme="none", class_names=NAMED
+    )
+    assert names == NAMED
+    assert weights == [1.0, 1.0, 1.0, 1.0]
+    counts = read_vocabulary_counts(run.output, "label")
+    assert counts == {"cat": 5, "dog": 3, "big__SPACE__cat": 2, "fish": 1}
+
+    run.assert_serving_matches()
+    served = run.serve([run.example({"animal": "dog", "digit": 0})])
+    assert served["label"].tolist() == [NAMED.index("dog")]
+    assert served["example_weight"].tolist() == [1.0]

@@ -5,17 +5,43 @@ import pytest
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
+from components.spec import SpecError
 from components.transform import (
     analyze_max_length,
     as_optional_scalar,
     label_features,
     multi_hot,
-    multilabel_preprocessing_fn,
-    penguins_preprocessing_fn,
     pos_weight_from_counts,
-    tagging_preprocessing_fn,
+    preprocessing_fn,
     weights_from_counts,
 )
+from components.transform.preprocessing import length_bucket, num_labels, spec_of
+
+PENGUINS = {
+    "name": "penguins",
+    "kind": "classification",
+    "label": {"column": "species"},
+    "features": {"numeric": ["bill_length_mm"], "categorical": ["island"]},
+}
+TAGGING = {
+    "name": "tagging",
+    "kind": "tagging",
+    "label": {"column": "tags"},
+    "features": {"tokens": ["tokens"]},
+}
+MULTILABEL = {
+    "name": "multilabel",
+    "kind": "multilabel",
+    "label": {"column": "labels", "num_labels": 4},
+    "features": {"numeric": ["features"]},
+}
+
+
+def with_keys(spec, **keys):
+    """A copy of a spec dict with top-level keys and `label` keys (label_*) replaced."""
+    label = {k.removeprefix("label_"): v for k, v in keys.items() if k.startswith("label_")}
+    rest = {k: v for k, v in keys.items() if not k.startswith("label_")}
+    return {**spec, **rest, "label": {**spec["label"], **label}}
 
 
 def numpy_weights(counts, scheme, beta=0.999):
@@ -65,9 +91,23 @@ def test_bad_scheme_or_beta_is_a_clear_error():
     with pytest.raises(ValueError, match="class_names must be unique"):
         label_features(tf.constant(["a"]), vocab_name="y", class_names=["a", "a"])
     with pytest.raises(ValueError, match="class weight scheme must be one of"):
-        penguins_preprocessing_fn(
-            {"species": tf.constant(["Adelie"])}, {"class_weight_scheme": "focal"}
+        label_features(tf.constant(["a"]), vocab_name="y", scheme="focal")
+    # Through the preprocessing_fn, the spec refuses the scheme before any tensor is built.
+    with pytest.raises(SpecError, match=r"label\.class_weight: Input should be 'balanced'"):
+        preprocessing_fn(
+            {"species": tf.constant(["Adelie"])},
+            {"spec": with_keys(PENGUINS, label_class_weight="focal")},
         )
+    with pytest.raises(SpecError, match=r"label\.beta"):
+        preprocessing_fn(
+            {"species": tf.constant(["Adelie"])},
+            {"spec": with_keys(PENGUINS, label_class_weight="effective_number", label_beta=1.0)},
+        )
+
+
+def test_none_scheme_weighs_every_class_one():
+    np.testing.assert_array_equal(weights_from_counts([40, 0, 10, 1], "none"), [1.0] * 4)
+    assert weights_from_counts([3], "none").dtype == tf.float32
 
 
 def test_pos_weight_is_negatives_over_positives_and_one_when_undefined():
@@ -120,17 +160,56 @@ def test_multi_hot_rejects_bad_ids_and_arguments():
         multi_hot(tf.zeros([2, 4]), 0, name="labels")
 
 
-def test_task_config_errors_name_the_key():
-    with pytest.raises(ValueError, match=r"custom_config\['num_labels'\]"):
-        multilabel_preprocessing_fn(
-            {"features": tf.zeros([2, 3]), "labels": tf.ragged.constant([[0], []])}, {}
-        )
+def test_spec_errors_name_the_key():
     tokens = tf.ragged.constant([[1, 2], [3]], dtype=tf.int64)
-    with pytest.raises(ValueError, match=r"custom_config\['max_length'\] must be a positive int"):
-        tagging_preprocessing_fn({"tokens": tokens, "tags": tokens}, {"max_length": 0})
-    with pytest.raises(ValueError, match="raw feature 'species' not in the inputs"):
-        penguins_preprocessing_fn({"island": tf.constant(["Biscoe"])}, {})
+    # multilabel needs L.
+    spec = with_keys(MULTILABEL, label_num_labels=None)
+    with pytest.raises(SpecError, match="kind multilabel needs label.num_labels or label.classes"):
+        preprocessing_fn(
+            {"features": tf.zeros([2, 3]), "labels": tf.ragged.constant([[0], []])}, {"spec": spec}
+        )
+    with pytest.raises(SpecError, match=r"sequence\.max_length: Input should be greater than"):
+        preprocessing_fn(
+            {"tokens": tokens, "tags": tokens}, {"spec": {**TAGGING, "sequence": {"max_length": 0}}}
+        )
+    with pytest.raises(SpecError, match=r"sequence\.max_length_cap"):
+        preprocessing_fn(
+            {"tokens": tokens, "tags": tokens},
+            {"spec": {**TAGGING, "sequence": {"max_length_cap": 0}}},
+        )
+    with pytest.raises(SpecError, match="length_buckets must be increasing positive ints"):
+        spec_of({"spec": {**TAGGING, "sequence": {"length_buckets": [10, 10]}}})
+    with pytest.raises(SpecError, match=r"custom_config\['spec'\]: unknown key 'label.colum'"):
+        spec_of({"spec": {**PENGUINS, "label": {"colum": "species"}}})
     with pytest.raises(ValueError, match="quantile must be in"):
         analyze_max_length(tf.constant([1, 2]), quantile=1.0)
     with pytest.raises(ValueError, match="cap must be a positive int"):
         analyze_max_length(tf.constant([1, 2]), cap=0)
+
+
+def test_a_missing_raw_feature_is_named():
+    # A feature column: found before any analyzer runs.
+    with pytest.raises(ValueError, match="raw feature 'bill_length_mm' not in the inputs"):
+        preprocessing_fn({"island": tf.constant(["Biscoe"])}, {"spec": PENGUINS})
+    # The label column, after the features' analyzers (which need a graph, not eager).
+    with tf.Graph().as_default():
+        inputs = {"bill_length_mm": tf.constant([40.0]), "island": tf.constant(["Biscoe"])}
+        with pytest.raises(ValueError, match=r"raw feature 'species' not in the inputs \(have"):
+            preprocessing_fn(inputs, {"spec": PENGUINS})
+
+
+def test_num_labels_from_num_labels_or_classes():
+    assert num_labels(spec_of({"spec": MULTILABEL})) == 4
+    named = with_keys(MULTILABEL, label_num_labels=None, label_classes=["a", "b", "c"])
+    assert num_labels(spec_of({"spec": named})) == 3
+
+
+def test_length_bucket_names():
+    lengths = tf.constant([0, 9, 10, 19, 39, 40, 100], tf.int64)
+    np.testing.assert_array_equal(
+        length_bucket(lengths, [10, 20, 30, 40]).numpy().astype(str),
+        ["0-9", "0-9", "10-19", "10-19", "30-39", "40+", "40+"],
+    )
+    np.testing.assert_array_equal(
+        length_bucket(tf.constant([0, 4, 5]), [5]).numpy().astype(str), ["0-4", "0-4", "5+"]
+    )

@@ -3,18 +3,24 @@
 import numpy as np
 import tensorflow as tf
 
-from components.transform import multilabel_preprocessing_fn, read_multilabel_pos_weight
+from components.transform import preprocessing_fn, read_pos_weight
+from components.transform.preprocessing import LABEL_COUNTS_VOCAB
 
 NUM_LABELS = 4
 # Label 3 is never positive; label 1 is repeated in one example; two examples have none.
 LABELS = [[0], [0, 1], [1, 1, 2], [], [0, 2], [0], [], [1]]
+SPEC = {
+    "name": "multilabel",
+    "kind": "multilabel",
+    "label": {"column": "labels", "num_labels": NUM_LABELS},
+    "features": {"numeric": ["features"]},
+}
 
 
 def test_multi_hot_z_scores_and_pos_weight(run_transform, rng):
     features = rng.normal([0.0, 10.0, -5.0], [1.0, 3.0, 0.5], size=(len(LABELS), 3))
-    config = {"num_labels": NUM_LABELS}
     run = run_transform(
-        lambda inputs: multilabel_preprocessing_fn(inputs, config),
+        lambda inputs: preprocessing_fn(inputs, {"spec": SPEC}),
         [
             {"features": f.tolist(), "labels": labels}
             for f, labels in zip(features, LABELS, strict=True)
@@ -26,15 +32,15 @@ def test_multi_hot_z_scores_and_pos_weight(run_transform, rng):
     )
 
     assert run.output_spec() == {
-        "features_z": tf.io.FixedLenFeature([3], tf.float32),
-        "labels_multi_hot": tf.io.FixedLenFeature([NUM_LABELS], tf.float32),
+        "x_features": tf.io.FixedLenFeature([3], tf.float32),
+        "label": tf.io.FixedLenFeature([NUM_LABELS], tf.float32),
     }
     multi_hot = np.zeros((len(LABELS), NUM_LABELS), np.float32)
     for row, labels in enumerate(LABELS):
         multi_hot[row, labels] = 1.0
-    np.testing.assert_array_equal(run.column("labels_multi_hot"), multi_hot)
+    np.testing.assert_array_equal(run.column("label"), multi_hot)
     np.testing.assert_allclose(
-        run.column("features_z"),
+        run.column("x_features"),
         (features - features.mean(axis=0)) / features.std(axis=0),
         atol=1e-5,
     )
@@ -42,7 +48,13 @@ def test_multi_hot_z_scores_and_pos_weight(run_transform, rng):
     positives = multi_hot.sum(axis=0)
     negatives = len(LABELS) - positives
     expected = np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0)
-    np.testing.assert_allclose(read_multilabel_pos_weight(run.output, config), expected)
+    assert LABEL_COUNTS_VOCAB == "label_counts"
+    np.testing.assert_allclose(
+        read_pos_weight(run.output, LABEL_COUNTS_VOCAB, NUM_LABELS), expected
+    )
     assert expected[3] == 1.0  # never positive
 
     run.assert_serving_matches()
+    # Serving requests carry no labels: the features do not depend on them.
+    served = run.serve(drop=("labels",))
+    np.testing.assert_allclose(served["x_features"], run.column("x_features"))

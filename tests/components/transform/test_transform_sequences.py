@@ -1,4 +1,5 @@
-"""Padding through tf.Transform (fixed and analysed T), and the tagging / correlation tasks."""
+"""Padding through tf.Transform (fixed and analysed T), and the tagging / sequence_regression
+kinds of the spec-driven preprocessing_fn."""
 
 import numpy as np
 import pytest
@@ -7,15 +8,34 @@ import tensorflow as tf
 from components.transform import (
     PAD_ID,
     TAG_PAD_ID,
+    UNKNOWN_LABEL_ID,
     analyze_max_length,
     as_ragged,
-    correlation_preprocessing_fn,
     pad,
-    read_tagging_vocab_size,
-    tagging_preprocessing_fn,
+    preprocessing_fn,
+    read_vocabulary_counts,
     token_ids,
+    token_vocab_size,
 )
-from components.transform.tasks import CORRELATION_INPUTS, TOKEN_VOCAB
+
+CORRELATION_INPUTS = ("x0", "x1", "x2", "x3", "x4")
+TOKEN_VOCAB = "x_tokens"  # the vocabulary file is named as the output
+
+
+def tagging_spec(**sequence) -> dict:
+    return {
+        "name": "tagging",
+        "kind": "tagging",
+        "label": {"column": "tags", "classes": [0, 1, 2]},  # tag id == the raw tag
+        "features": {"tokens": ["tokens"]},
+        "sequence": sequence,
+    }
+
+
+def with_spec(spec):
+    """The preprocessing_fn as TFX's Transform calls it, custom_config bound."""
+    return lambda inputs: preprocessing_fn(inputs, {"spec": spec})
+
 
 # Lengths 0..10: the median is 2, the maximum 10.
 LENGTHS = [0, 1, 2, 2, 2, 2, 2, 2, 3, 5, 8, 10]
@@ -114,17 +134,17 @@ def test_pad_fixed_and_analysed_lengths(run_transform, rng):
 def test_tagging_quantile_length_and_pre_truncation(run_transform, rng):
     tokens = sequences(rng, high=8)
     tags = sequences(rng, high=3)
-    config = {"max_length_quantile": 0.5, "truncate": "pre"}
+    spec = tagging_spec(max_length_quantile=0.5, truncate="pre")
     run = run_transform(
-        lambda inputs: tagging_preprocessing_fn(inputs, config),
+        with_spec(spec),
         [{"tokens": t, "tags": s} for t, s in zip(tokens, tags, strict=True)],
         {"tokens": tf.io.VarLenFeature(tf.int64), "tags": tf.io.VarLenFeature(tf.int64)},
         ragged=("tokens", "tags"),
     )
 
     assert run.output_spec() == {
-        "token_ids": tf.io.FixedLenFeature([2], tf.int64),
-        "tag_ids": tf.io.FixedLenFeature([2], tf.int64),
+        "x_tokens": tf.io.FixedLenFeature([2], tf.int64),
+        "label": tf.io.FixedLenFeature([2], tf.int64),
         "mask": tf.io.FixedLenFeature([2], tf.float32),
         "length": tf.io.FixedLenFeature([], tf.int64),
         "length_bucket": tf.io.FixedLenFeature([], tf.string),
@@ -134,18 +154,18 @@ def test_tagging_quantile_length_and_pre_truncation(run_transform, rng):
     token_id = {token: index + 1 for index, token in enumerate(vocabulary)}  # 0 = padding
     ids = [[token_id[t] for t in row] for row in tokens]
     values, mask, length = numpy_pad(ids, 2, PAD_ID, "pre")
-    np.testing.assert_array_equal(run.column("token_ids"), values)
+    np.testing.assert_array_equal(run.column("x_tokens"), values)
     np.testing.assert_array_equal(run.column("mask"), mask)
     np.testing.assert_array_equal(run.column("length"), length)
-    np.testing.assert_array_equal(run.column("tag_ids"), numpy_pad(tags, 2, TAG_PAD_ID, "pre")[0])
-    assert read_tagging_vocab_size(run.output) == len(vocabulary) + 2  # padding and OOV
+    np.testing.assert_array_equal(run.column("label"), numpy_pad(tags, 2, TAG_PAD_ID, "pre")[0])
+    assert token_vocab_size(run.output, TOKEN_VOCAB) == len(vocabulary) + 2  # padding and OOV
     expected_buckets = [numpy_bucket(n) for n in length]
     assert [b.decode() for b in run.column("length_bucket")] == expected_buckets
 
     run.assert_serving_matches()
     # Serving requests carry no tags: the token features must not depend on them.
     served = run.serve(drop=("tags",))
-    for name in ("token_ids", "mask", "length", "length_bucket"):
+    for name in ("x_tokens", "mask", "length", "length_bucket"):
         np.testing.assert_array_equal(served[name], run.column(name), err_msg=name)
 
 
@@ -158,32 +178,66 @@ def test_correlation_z_scores_real_steps_and_pads_y_with_mask_value(run_transfor
         {"y": targets[i], **{name: channels[name][i] for name in CORRELATION_INPUTS}}
         for i in range(len(LENGTHS))
     ]
-    spec = {name: tf.io.VarLenFeature(tf.float32) for name in (*CORRELATION_INPUTS, "y")}
-    run = run_transform(
-        lambda inputs: correlation_preprocessing_fn(inputs, {"max_length": 4}), rows, spec
-    )
+    feature_spec = {name: tf.io.VarLenFeature(tf.float32) for name in (*CORRELATION_INPUTS, "y")}
+    spec = {
+        "name": "correlation",
+        "kind": "sequence_regression",
+        "label": {"column": "y"},
+        "features": {"steps": list(CORRELATION_INPUTS)},
+        "sequence": {"max_length": 4, "length_buckets": [2, 5]},
+    }
+    run = run_transform(with_spec(spec), rows, feature_spec)
 
     assert run.output_spec() == {
-        "x": tf.io.FixedLenFeature([4, 5], tf.float32),
-        "y": tf.io.FixedLenFeature([4], tf.float32),
+        "x_steps": tf.io.FixedLenFeature([4, 5], tf.float32),
+        "label": tf.io.FixedLenFeature([4], tf.float32),
         "mask": tf.io.FixedLenFeature([4], tf.float32),
         "length": tf.io.FixedLenFeature([], tf.int64),
         "length_bucket": tf.io.FixedLenFeature([], tf.string),
     }
-    x = run.column("x")
+    x = run.column("x_steps")
     for channel, name in enumerate(CORRELATION_INPUTS):
         steps = np.concatenate(channels[name])
         scaled = [((np.array(row) - steps.mean()) / steps.std()).tolist() for row in channels[name]]
         np.testing.assert_allclose(x[..., channel], numpy_pad(scaled, 4, 0.0, "post")[0], atol=1e-5)
     values, mask, length = numpy_pad(targets, 4, -9999.0, "post")
-    np.testing.assert_allclose(run.column("y"), values, rtol=1e-6)
+    np.testing.assert_allclose(run.column("label"), values, rtol=1e-6)
     np.testing.assert_array_equal(run.column("mask"), mask)
     np.testing.assert_array_equal(run.column("length"), length)
+    # The spec's length_buckets edges name the slices.
+    expected_buckets = [numpy_bucket(n, edges=(2, 5)) for n in length]
+    assert [b.decode() for b in run.column("length_bucket")] == expected_buckets
 
     run.assert_serving_matches()
     served = run.serve(drop=("y",))
-    for name in ("x", "mask", "length"):
+    for name in ("x_steps", "mask", "length", "length_bucket"):
         np.testing.assert_array_equal(served[name], run.column(name), err_msg=name)
+
+
+def test_tag_ids_without_classes_follow_the_tag_vocabulary(run_transform):
+    # String tags, no label.classes: ids are positions in tf.Transform's vocabulary of the
+    # tags (most frequent first, ties in decreasing byte order), stored as "label".
+    tokens = [["a", "b", "c"], ["a"], ["b", "b"], []]
+    tags = [["N", "V", "N"], ["D"], ["N", "V"], []]
+    spec = {**tagging_spec(max_length=3), "label": {"column": "tags"}}
+    run = run_transform(
+        with_spec(spec),
+        [{"tokens": t, "tags": s} for t, s in zip(tokens, tags, strict=True)],
+        {"tokens": tf.io.VarLenFeature(tf.string), "tags": tf.io.VarLenFeature(tf.string)},
+        ragged=("tokens", "tags"),
+    )
+    counts = read_vocabulary_counts(run.output, "label")
+    assert counts == {"N": 3, "V": 2, "D": 1}
+    names = list(counts)
+    assert names == ["N", "V", "D"]  # most frequent first
+    tag_id = {tag: index for index, tag in enumerate(names)}
+    expected = numpy_pad([[tag_id[t] for t in row] for row in tags], 3, TAG_PAD_ID, "post")[0]
+    np.testing.assert_array_equal(run.column("label"), expected)
+    run.assert_serving_matches()
+    # A tag the analysis never saw is unknown, the same id as padding (the loss skips both).
+    served = run.serve([run.example({"tokens": ["a", "b"], "tags": ["N", "X"]})])
+    assert TAG_PAD_ID == UNKNOWN_LABEL_ID
+    np.testing.assert_array_equal(served["label"], [[tag_id["N"], UNKNOWN_LABEL_ID, TAG_PAD_ID]])
 
 
 def words_fn(inputs):
