@@ -52,13 +52,13 @@ def transform_once(data_path, beam_args, out_dir):
     from tensorflow_transform.tf_metadata import schema_utils
     from tfx_bsl.public import tfxio
 
-    from components.transform import tasks as transform_tasks
+    from components.transform.preprocessing import preprocessing_fn as spec_preprocessing_fn
+    from pipelines import tasks
     from pipelines.datasets import hmm
-    from pipelines.tasks import get as get_task
 
     preprocessing_fn = functools.partial(
-        transform_tasks.tagging_preprocessing_fn,
-        custom_config=get_task(TASK).transform_config,
+        spec_preprocessing_fn,
+        custom_config=tasks.load(TASK).component_config("transform"),
     )
     source = tfxio.TFExampleRecord(
         file_pattern=data_path,

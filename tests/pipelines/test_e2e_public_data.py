@@ -79,7 +79,10 @@ def test_digits_ten_classes_sliced_by_an_awkward_column(tmp_path, run_task):
     assert overall["accuracy"] >= 0.9, (overall, meta["reference_accuracy"])
     assert overall["auc/macro"] >= 0.98
     assert {f"auc/classId:{i}" for i in range(10)} <= set(overall)
-    assert any(name.startswith(f"{center}:") or name.startswith(f"{center}=") for name in evaluation.metrics)
+    assert any(
+        name.startswith(f"{center}:") or name.startswith(f"{center}=")
+        for name in evaluation.metrics
+    )
     assert evaluation.blessed
 
 

@@ -219,8 +219,12 @@ def test_the_specs_loss_travels_into_the_compiled_file(tmp_path):
     trainer, transform = custom_config("Trainer"), custom_config("Transform")
     assert trainer["loss"] == {"name": "Huber", "params": {"delta": 2.0}}
     assert "loss" not in transform and "trainer" not in transform
-    assert trainer["label"]["classes"] == transform["label"]["classes"] == [
-        "Adelie",
-        "Chinstrap",
-        "Gentoo",
-    ]
+    assert (
+        trainer["label"]["classes"]
+        == transform["label"]["classes"]
+        == [
+            "Adelie",
+            "Chinstrap",
+            "Gentoo",
+        ]
+    )

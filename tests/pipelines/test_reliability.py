@@ -106,7 +106,9 @@ def test_unequal_sequence_lengths_are_named_by_record(tmp_path):
         tmp_path / "data.tfrecord",
         [_example(tokens=[1, 2], tags=[0, 1]), _example(tokens=[1, 2, 3], tags=[0])],
     )
-    assert "record 1: 'tokens' has 3 values, 'tags' has 1" in _run(["run", "tagging", "--data", data])
+    assert "record 1: 'tokens' has 3 values, 'tags' has 1" in _run(
+        ["run", "tagging", "--data", data]
+    )
 
 
 def test_a_file_that_is_not_a_tfrecord_is_named(tmp_path):

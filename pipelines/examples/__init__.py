@@ -1,0 +1,1 @@
+"""Examples of using losskit's components from a TFX pipeline of one's own."""
