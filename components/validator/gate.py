@@ -8,6 +8,7 @@ description; Transform waits for it, so nothing downstream runs on such data.
 
 import os
 
+import tensorflow as tf
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
@@ -16,12 +17,13 @@ ANOMALIES_FILE = "SchemaDiff.pb"  # what ExampleValidator writes in each split's
 
 
 def read_anomalies(artifact) -> dict[str, anomalies_pb2.Anomalies]:
-    """{split: Anomalies} from an ExampleAnomalies artifact."""
+    """{split: Anomalies} from an ExampleAnomalies artifact, read through tf.io.gfile so a
+    gs:// or s3:// pipeline root works as a local one does."""
     found = {}
     for split in artifact_utils.decode_split_names(artifact.split_names):
         path = os.path.join(artifact_utils.get_split_uri([artifact], split), ANOMALIES_FILE)
         anomalies = anomalies_pb2.Anomalies()
-        with open(path, "rb") as handle:
+        with tf.io.gfile.GFile(path, "rb") as handle:
             anomalies.ParseFromString(handle.read())
         found[split] = anomalies
     return found
