@@ -60,7 +60,8 @@ class Label(_Strict):
     """The target column (a feature of tf.Example for TFRecord data).
 
     classification: one value per row (string or integer); `classes` fixes the ids (their
-    order), else ids follow tf.Transform's vocabulary (most frequent first).
+    order); `losskit run` and `compile` fill it from the data when left out
+    (`pipelines.tasks.with_classes`).
     multilabel: a list of positive label ids in [0, L) per example; L from `num_labels` or
     `len(classes)`; `pos_weight` auto (n_neg / n_pos per label, from tf.Transform) or none.
     tagging: one tag per token (equal length to the token feature).

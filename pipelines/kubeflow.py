@@ -173,12 +173,51 @@ def compile_task(
     component = pipeline_spec["root"]["dag"]["tasks"][TRAINER_NODE]["componentRef"]["name"]
     executor = pipeline_spec["components"][component]["executorLabel"]
     documents = [pipeline_spec, platform_document(executor, gpu, node_pool)]
+    text = f"# losskit {spec.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n"
+    text += yaml.safe_dump_all(documents, sort_keys=True)
+    # Checked before anything is written: a file open-source KFP would refuse never exists.
+    check_documents(output, [d for d in yaml.safe_load_all(text) if d])
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w") as f:
-        f.write(f"# losskit {spec.name}: KFP 2 PipelineSpec + Kubernetes platform spec\n")
-        yaml.safe_dump_all(documents, f, sort_keys=True)
-    validate(output)
+        f.write(text)
     return output
+
+
+# What open-source KFP 2's backend accepts (kubeflow/pipelines backend/src/v2/compiler:
+# visitor.go `dfs()` fails run creation on "non-container and non-importer executor"; the
+# API server takes PipelineSpec schema 2.1.0 only).
+KFP_SCHEMA_VERSION = "2.1.0"
+KFP_EXECUTORS = ("container", "importer")
+
+
+def check_documents(path: str, documents: list) -> None:
+    """Raises ValueError naming the executor (or field) when the documents are not what an
+    open-source KFP 2 cluster runs: one bare PipelineSpec (not a Vertex PipelineJob), schema
+    2.1.0, container/importer executors only, every platform-document executor in the spec;
+    then the kfp and Kubernetes schemas (`validate_documents`)."""
+    if not documents:
+        raise ValueError(f"{path}: empty pipeline file")
+    spec = documents[0]
+    if "pipelineSpec" in spec or "pipelineInfo" not in spec:
+        raise ValueError(f"{path}: the first document must be a bare PipelineSpec")
+    if spec.get("schemaVersion") != KFP_SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schemaVersion {spec.get('schemaVersion')!r}; open-source KFP 2 takes "
+            f"{KFP_SCHEMA_VERSION}"
+        )
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    for name, executor in sorted(executors.items()):
+        if len(executor) != 1 or next(iter(executor)) not in KFP_EXECUTORS:
+            raise ValueError(
+                f"{path}: executor {name!r} is a {'/'.join(sorted(executor))} executor; "
+                "open-source KFP 2 runs container and importer executors only"
+            )
+    for platform in documents[1:2]:
+        for single in platform.get("platforms", {}).values():
+            for name in single.get("deploymentSpec", {}).get("executors", {}):
+                if name not in executors:
+                    raise ValueError(f"{path}: platform spec names unknown executor {name!r}")
+    validate_documents(path, documents)
 
 
 def load(path: str):
@@ -195,15 +234,24 @@ def load(path: str):
 
 
 def validate(path: str) -> None:
-    """Parses the file with kfp's protos and checks each Kubernetes executor config: the node
-    selector against kfp-kubernetes' KubernetesExecutorConfig proto, tolerations against the
-    Kubernetes core/v1 Toleration schema (kfp-kubernetes 1.0, the last release that installs
-    beside kfp 2.5, predates tolerations in its proto)."""
+    """`check_documents` on a written pipeline file."""
+    with open(path) as f:
+        check_documents(path, [d for d in yaml.safe_load_all(f) if d])
+
+
+def validate_documents(path: str, documents: list) -> None:
+    """Parses the documents with kfp's protos and checks each Kubernetes executor config: the
+    node selector against kfp-kubernetes' KubernetesExecutorConfig proto, tolerations against
+    the Kubernetes core/v1 Toleration schema (kfp-kubernetes 1.0, the last release that
+    installs beside kfp 2.5, predates tolerations in its proto)."""
     import jsonschema
     import kubernetes_validate
     from kfp.kubernetes import kubernetes_executor_config_pb2
 
-    spec, platform = load(path)
+    spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
+    platform = None
+    if len(documents) > 1:
+        platform = json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
     if not spec.root.dag.tasks:
         raise ValueError(f"{path}: the PipelineSpec has no tasks")
     if platform is None:

@@ -6,6 +6,7 @@ from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
 from components import spec as spec_lib
+from components.evaluator.baseline import Evaluator, LatestPushedModel
 from components.evaluator.configs import eval_config
 from components.evaluator.model_loader import MODULE_PATH as EVAL_MODULE_PATH
 from components.transform import make_transform
@@ -30,7 +31,7 @@ def create_pipeline(
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → AnomaliesGate →
-    Transform → Trainer → (latest blessed model) → Evaluator → Pusher.
+    Transform → Trainer → LatestPushedModel (the baseline) → Evaluator → Pusher.
 
     The same object runs on BeamDagRunner / LocalDagRunner and compiles for Kubeflow. `spec`
     must list its classes (`pipelines.tasks.with_classes`): TFMA needs the count up front.
@@ -73,15 +74,13 @@ def create_pipeline(
     )
     if trainer_platform_config is not None:
         trainer.with_platform_config(trainer_platform_config)
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    baseline = LatestPushedModel(
+        candidate=trainer.outputs["model"], push_destination=serving_model_dir
+    ).with_id("LatestPushedModel")
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        baseline_model=baseline.outputs["model"],
         eval_config=eval_config(spec),
         module_path=EVAL_MODULE_PATH,
     )
@@ -103,7 +102,7 @@ def create_pipeline(
             anomalies_gate,
             transform,
             trainer,
-            model_resolver,
+            baseline,
             evaluator,
             pusher,
         ],

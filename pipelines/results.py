@@ -179,3 +179,18 @@ def model_run_uri(metadata_path: str, pipeline_name: str) -> str | None:
     trainer = _producer(store, models[0].id)
     runs = _linked(store, trainer, metadata_store_pb2.Event.OUTPUT, "model_run")
     return runs[0].uri if runs else None
+
+
+def baseline(metadata_path: str, pipeline_name: str) -> str | None:
+    """Where the baseline of the newest evaluation came from: the pushed model directory
+    `LatestPushedModel` copied (components.evaluator.baseline), or None when the candidate
+    was judged without one (the first run)."""
+    newest = latest_artifacts(metadata_path, pipeline_name)
+    blessing = newest.get("ModelBlessing")
+    if blessing is None or "baseline_model_id" not in blessing.custom_properties:
+        return None
+    (model,) = _store(metadata_path).get_artifacts_by_id(
+        [blessing.custom_properties["baseline_model_id"].int_value]
+    )
+    pushed = model.custom_properties.get("pushed_from")
+    return pushed.string_value if pushed else model.uri

@@ -228,3 +228,58 @@ def test_the_specs_loss_travels_into_the_compiled_file(tmp_path):
             "Gentoo",
         ]
     )
+
+
+def test_every_executor_is_one_open_source_kfp_runs(compiled):
+    with open(compiled) as f:
+        spec = next(yaml.safe_load_all(f))
+    assert spec["schemaVersion"] == kubeflow.KFP_SCHEMA_VERSION
+    executors = spec["deploymentSpec"]["executors"]
+    assert {kind for executor in executors.values() for kind in executor} == {"container"}
+    assert "LatestPushedModel" in spec["root"]["dag"]["tasks"]
+    assert not any("resolver" in name for name in executors)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda spec: spec["deploymentSpec"]["executors"].update(
+                {"r_executor": {"resolver": {"outputArtifactQueries": {}}}}
+            ),
+            "executor 'r_executor' is a resolver executor",
+        ),
+        (lambda spec: spec.update(schemaVersion="2.0.0"), "schemaVersion '2.0.0'"),
+    ],
+)
+def test_what_open_source_kfp_refuses_is_named(compiled, change, expected):
+    with open(compiled) as f:
+        documents = [d for d in yaml.safe_load_all(f) if d]
+    change(documents[0])
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        kubeflow.check_documents("p.yaml", documents)
+    with pytest.raises(ValueError, match="bare PipelineSpec"):
+        kubeflow.check_documents("p.yaml", [{"pipelineSpec": documents[0]}])
+
+
+def test_a_pipeline_with_a_resolver_is_refused_and_nothing_written(tmp_path, monkeypatch):
+    """TFX's Resolver compiles to `resolver` executors (Vertex only): compile refuses it."""
+    from tfx import v1 as tfx
+
+    original = kubeflow.create_pipeline
+
+    def with_resolver(**kwargs):
+        pipeline = original(**kwargs)
+        resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
+        pipeline.components = [*pipeline.components, resolver]
+        return pipeline
+
+    monkeypatch.setattr(kubeflow, "create_pipeline", with_resolver)
+    out = tmp_path / "p.yaml"
+    with pytest.raises(ValueError, match="resolver executor; open-source KFP 2 runs container"):
+        kubeflow.compile_task("penguins", str(out), pipeline_root=ROOT)
+    assert not out.exists()

@@ -255,6 +255,9 @@ def test_a_run_killed_in_the_trainer_resumes_from_cache(penguins_run, tmp_path):
         assert states.get(component) == "CACHED", (component, states)
     assert states["Trainer"] == "COMPLETE" and states["Evaluator"] == "COMPLETE"
 
+    # Nothing was pushed before this run completed: it was judged without a baseline.
+    assert results.baseline(metadata, "losskit-penguins") is None
+    (first_push,) = os.listdir(os.path.join(root, "serving", "penguins"))
     resumed = results.evaluation(metadata, "losskit-penguins")
     uninterrupted = results.evaluation(penguins_run.metadata_path, penguins_run.pipeline_name)
     assert resumed.blessed == uninterrupted.blessed is True
@@ -272,4 +275,9 @@ def test_a_run_killed_in_the_trainer_resumes_from_cache(penguins_run, tmp_path):
         if r.id > last
     }
     assert states["Transform"] == "CACHED" and states["Trainer"] == "COMPLETE", states
+    # The new candidate was judged against the model the previous run pushed.
+    assert states["LatestPushedModel"] == "COMPLETE", states
+    assert results.baseline(metadata, "losskit-penguins") == os.path.join(
+        root, "serving", "penguins", first_push
+    )
     shutil.rmtree(root)
