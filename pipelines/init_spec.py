@@ -575,7 +575,8 @@ def render(found: Plan, profile: DataProfile) -> str:
         if found.label_note:
             out.comment(2, found.label_note)
             out.comment(
-                2, "losskit run lists them from the data (numbers in order, else text order); `classes: [...]` fixes them"
+                2,
+                "losskit run lists them from the data (numbers in order, else text order); `classes: [...]` fixes them",
             )
     if "heads" in spec:
         out.add("heads:", "one output each; add heads of other columns here")

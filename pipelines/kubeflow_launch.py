@@ -38,8 +38,12 @@ def _spec(path: str) -> dict:
     return json_format.MessageToDict(spec)
 
 
-def executor_input(spec: dict, task: str, pipeline_root: str, upstream: dict) -> dict:
-    """The ExecutorInput for `task`; `upstream` maps producer task → its StepRun.outputs."""
+def executor_input(
+    spec: dict, task: str, pipeline_root: str, upstream: dict, run_id: str = "run-1"
+) -> dict:
+    """The ExecutorInput for `task`; `upstream` maps producer task → its StepRun.outputs.
+    Outputs go under <pipeline_root>/local-launch/<run_id>/<task>, one folder per run as the
+    KFP launcher keeps them apart by run."""
     definition = spec["root"]["dag"]["tasks"][task]
     component = spec["components"][definition["componentRef"]["name"]]
     inputs = definition.get("inputs", {})
@@ -54,7 +58,7 @@ def executor_input(spec: dict, task: str, pipeline_root: str, upstream: dict) ->
         if producer not in upstream:
             raise ValueError(f"step {task} needs {producer}'s output {name}: run {producer} first")
         artifacts[name] = upstream[producer][source["outputArtifactKey"]]
-    step_root = os.path.join(pipeline_root, "local-launch", task)
+    step_root = os.path.join(pipeline_root, "local-launch", run_id, task)
     outputs = {
         key: {
             "artifacts": [
@@ -89,10 +93,12 @@ def _substitute(args: list, invocation: str) -> list:
     return [invocation if arg == "{{$}}" else arg for arg in args]
 
 
-def run_step(path: str, task: str, pipeline_root: str, upstream: dict, timeout=900) -> StepRun:
+def run_step(
+    path: str, task: str, pipeline_root: str, upstream: dict, timeout=900, run_id: str = "run-1"
+) -> StepRun:
     """Runs `task` of the compiled pipeline file `path` and returns what it produced."""
     spec = _spec(path)
-    invocation = executor_input(spec, task, pipeline_root, upstream)
+    invocation = executor_input(spec, task, pipeline_root, upstream, run_id)
     os.makedirs(os.path.dirname(invocation["outputs"]["outputFile"]), exist_ok=True)
     serialized = json.dumps(invocation)
     container = _container(spec, task)

@@ -135,13 +135,18 @@ def load_eval_result(uri: str) -> tfma.EvalResult:
     )
 
 
+def slice_metrics(uri: str) -> dict:
+    """{slice name: {metric key: value}} of an Evaluator output directory."""
+    result = load_eval_result(uri)
+    return {slice_name(key): _flatten(value) for key, value in result.slicing_metrics}
+
+
 def evaluation(metadata_path: str, pipeline_name: str) -> Evaluation:
     artifacts = latest_artifacts(metadata_path, pipeline_name)
     if "ModelEvaluation" not in artifacts:
         raise NoEvaluation(f"{pipeline_name}: no Evaluator output under {metadata_path}")
     uri = artifacts["ModelEvaluation"].uri
-    result = load_eval_result(uri)
-    metrics = {slice_name(key): _flatten(value) for key, value in result.slicing_metrics}
+    metrics = slice_metrics(uri)
     validation = tfma.load_validation_result(uri)
     blessing = artifacts.get("ModelBlessing")
     blessed = bool(blessing and blessing.custom_properties["blessed"].int_value == 1)

@@ -62,7 +62,8 @@ def LatestPushedModel(
 
 def has_model(artifact) -> bool:
     """False for the empty artifact `LatestPushedModel` writes when nothing was pushed."""
-    return not artifact.has_custom_property(FOUND) or bool(artifact.get_int_custom_property(FOUND))
+    # Through KFP the property comes back as a float (ExecutorOutput metadata is JSON).
+    return not artifact.has_custom_property(FOUND) or bool(artifact.get_custom_property(FOUND))
 
 
 class Executor(evaluator_executor.Executor):

@@ -34,13 +34,25 @@ def _spec(tmp_path, rows=ROWS, **changes):
 @pytest.mark.parametrize(
     ("changes", "rows", "expected"),
     [
-        ({"featurs": {"numeric": ["size"]}}, ROWS, "unknown key 'featurs'; did you mean 'features'?"),
-        ({"label": {"colum": "kind"}}, ROWS, "unknown key 'label.colum'; did you mean 'label.column'?"),
+        (
+            {"featurs": {"numeric": ["size"]}},
+            ROWS,
+            "unknown key 'featurs'; did you mean 'features'?",
+        ),
+        (
+            {"label": {"colum": "kind"}},
+            ROWS,
+            "unknown key 'label.colum'; did you mean 'label.column'?",
+        ),
         ({"features": {"numeric": ["sise"]}}, ROWS, "no column 'sise' (features.numeric)"),
         ({}, [ROWS[0], ROWS[1], ROWS[3]], "has a single class 'a'"),
         ({"features": {"numeric": ["size", "empty"]}}, ROWS, "'empty'"),
         ({"loss": "hubber"}, ROWS, "loss: Unknown loss 'hubber'"),
-        ({"model": {"builder": "nosuchpackage.models.build"}}, ROWS, "model.builder 'nosuchpackage.models.build' does not import"),
+        (
+            {"model": {"builder": "nosuchpackage.models.build"}},
+            ROWS,
+            "model.builder 'nosuchpackage.models.build' does not import",
+        ),
         ({"kind": "tagging"}, ROWS, "kind tagging takes exactly one features.tokens column"),
     ],
 )

@@ -11,10 +11,9 @@ import yaml
 from click.testing import CliRunner
 from google.protobuf import json_format
 
-from pipelines import kubeflow
+from pipelines import kubeflow, tasks
 from pipelines import kubeflow_defaults as defaults
 from pipelines.cli import main
-from pipelines import tasks
 
 ROOT = "gs://bucket/root"
 

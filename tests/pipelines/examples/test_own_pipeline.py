@@ -47,8 +47,9 @@ def test_own_pipeline_trains_the_users_model_with_the_spec(tmp_path):
     assert overall["accuracy"] >= 0.9, overall
     assert overall["auc/macro"] >= 0.97
     assert evaluation.blessed
-    import losses  # noqa: F401  the compiled loss must be registered to load the model
     import tensorflow as tf
+
+    import losses  # noqa: F401  the compiled loss must be registered to load the model
 
     (pushed,) = os.listdir(tmp_path / "serving")
     model = tf.keras.models.load_model(str(tmp_path / "serving" / pushed))
