@@ -267,13 +267,26 @@ def compile_(
 @click.option("--host", required=True, help="KFP API endpoint, e.g. http://localhost:8080")
 @click.option("--experiment", default="losskit", show_default=True)
 @click.option("--run-name", default=None)
+@click.option(
+    "--wait", is_flag=True, help="Follow the run to its end; non-zero unless it succeeds."
+)
+@click.option(
+    "--timeout", type=float, default=24 * 3600, show_default=True, help="Seconds to --wait."
+)
 @_user_errors
-def submit(pipeline_file, host, experiment, run_name):
+def submit(pipeline_file, host, experiment, run_name, wait, timeout):
     """Submit a compiled pipeline with kfp.Client (credentials: environment / kube config)."""
-    from pipelines.submit import submit as submit_run
+    from pipelines import submit as submitting
 
-    run_id = submit_run(pipeline_file, host=host, experiment=experiment, run_name=run_name)
-    click.echo(f"submitted run {run_id}")
+    run_id, url = submitting.submit(
+        pipeline_file, host=host, experiment=experiment, run_name=run_name
+    )
+    click.echo(f"submitted run {run_id}: {url}")
+    if wait:
+        state = submitting.wait(host, run_id, timeout=timeout)
+        click.echo(f"run {run_id}: {state}")
+        if state != submitting.SUCCEEDED:
+            raise click.ClickException(f"run {run_id} ended {state}: {url}")
 
 
 @main.command()

@@ -11,7 +11,18 @@ from pipelines.kubeflow import validate
 from pipelines.kubeflow_defaults import RUN_SERVICE_ACCOUNT
 
 
-def submit(pipeline_file: str, *, host: str, experiment: str, run_name: str | None = None) -> str:
+SUCCEEDED = "SUCCEEDED"
+
+
+def run_url(client, run_id: str) -> str:
+    """The run's page in the KFP UI, as kfp.Client links it."""
+    return f"{client._get_url_prefix()}/#/runs/details/{run_id}"
+
+
+def submit(
+    pipeline_file: str, *, host: str, experiment: str, run_name: str | None = None
+) -> tuple[str, str]:
+    """Creates a run of the compiled file; returns (run id, its URL in the KFP UI)."""
     import kfp
 
     if not pipeline_file.endswith((".yaml", ".yml")):
@@ -26,4 +37,12 @@ def submit(pipeline_file: str, *, host: str, experiment: str, run_name: str | No
         # The least-privilege account deploy/kubeflow/losskit creates, not KFP's default.
         service_account=RUN_SERVICE_ACCOUNT,
     )
-    return result.run_id
+    return result.run_id, run_url(client, result.run_id)
+
+
+def wait(host: str, run_id: str, *, timeout: float, poll: float = 5.0) -> str:
+    """Follows the run (kfp.Client.wait_for_run_completion) until it ends; its final state."""
+    import kfp
+
+    run = kfp.Client(host=host).wait_for_run_completion(run_id, timeout, sleep_duration=poll)
+    return str(run.state).upper()

@@ -17,6 +17,7 @@ from pipelines.kubeflow_defaults import RUN_SERVICE_ACCOUNT
 
 class _KfpStandIn(BaseHTTPRequestHandler):
     requests = []
+    states = []  # what GET /runs/{id} answers, one state per call (the last one repeats)
 
     def _reply(self, body):
         data = json.dumps(body).encode()
@@ -38,6 +39,9 @@ class _KfpStandIn(BaseHTTPRequestHandler):
             return self._reply({"multi_user": False})
         if self.path.startswith("/apis/v2beta1/experiments"):
             return self._reply({"experiments": [], "total_size": 0})
+        if self.path.startswith("/apis/v2beta1/runs/run-42"):
+            state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+            return self._reply({"run_id": "run-42", "state": state})
         return self._reply({})
 
     def do_POST(self):  # noqa: N802
@@ -55,6 +59,7 @@ class _KfpStandIn(BaseHTTPRequestHandler):
 @pytest.fixture
 def kfp_server():
     _KfpStandIn.requests = []
+    _KfpStandIn.states = ["SUCCEEDED"]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _KfpStandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -97,3 +102,31 @@ def test_submit_refuses_a_json_pipeline(tmp_path, kfp_server):
     assert result.exit_code != 0
     assert "yaml" in result.output and "Traceback" not in result.output
     assert not kfp_server[1], "nothing may reach the server"
+
+
+def test_submit_prints_the_run_url(kfp_server, compiled):
+    host, _ = kfp_server
+    result = CliRunner().invoke(main, ["submit", compiled, "--host", host])
+    assert result.exit_code == 0, result.output
+    assert f"submitted run run-42: {host}/#/runs/details/run-42" in result.output
+
+
+@pytest.mark.parametrize(("final", "code"), [("SUCCEEDED", 0), ("FAILED", 1)])
+def test_wait_follows_the_run_to_its_end(kfp_server, compiled, final, code):
+    host, requests = kfp_server
+    _KfpStandIn.states = [final]
+    result = CliRunner().invoke(main, ["submit", compiled, "--host", host, "--wait"])
+    assert result.exit_code == code, result.output
+    assert f"run run-42: {final}" in result.output
+    if code:
+        assert f"run run-42 ended FAILED: {host}/#/runs/details/run-42" in result.output
+
+
+def test_wait_polls_until_the_state_is_final(kfp_server):
+    from pipelines import submit as submitting
+
+    host, requests = kfp_server
+    _KfpStandIn.states = ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
+    assert submitting.wait(host, "run-42", timeout=30, poll=0.01) == "SUCCEEDED"
+    polls = [r for r in requests if r[0] == "GET" and r[1].startswith("/apis/v2beta1/runs/run-42")]
+    assert len(polls) == 4
