@@ -10,7 +10,6 @@ import os
 from pipelines.kubeflow import validate
 from pipelines.kubeflow_defaults import RUN_SERVICE_ACCOUNT
 
-
 SUCCEEDED = "SUCCEEDED"
 
 
