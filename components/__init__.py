@@ -1,4 +1,4 @@
-"""losskit components: TFX-facing pieces (see DESIGN.md)."""
+"""losskit components: TFX-facing pieces (see docs/design.md)."""
 
 import os
 

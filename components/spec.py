@@ -395,8 +395,11 @@ def metric_names(spec: TaskSpec) -> dict[str, bool | None]:
 
 def metric_name(metric: Metric) -> str:
     """The name TFMA reports an extra metric under: its `name`, else its class in snake case
-    (what TFMA and Keras default to)."""
-    return metric.name or re.sub(r"(?<!^)(?=[A-Z])", "_", metric.class_name).lower()
+    as Keras spells it (`to_snake_case`: AUC → auc, MeanIoU → mean_io_u)."""
+    if metric.name:
+        return metric.name
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", metric.class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 # Each kind's TFMA metrics by the name TFMA reports them under, and whether higher is better.
@@ -419,7 +422,22 @@ DEFAULT_LOSS = {
 }
 
 
+def _check_metrics(spec: TaskSpec) -> None:
+    """An extra metric the EvalConfig could not place would silently vanish: refuse it."""
+    heads = {h.name: h.kind for h in spec.heads} if spec.kind == "multitask" else {}
+    for i, metric in enumerate(spec.eval.metrics):
+        key = f"eval.metrics.{i}"
+        if heads and metric.head not in heads:
+            raise ValueError(_unknown(f"{key}.head", str(metric.head), list(heads)))
+        if not heads and metric.head is not None:
+            raise ValueError(f"{key}.head: only multitask metrics name a head")
+        kind = heads.get(metric.head, spec.kind)
+        if metric.per_class and kind not in ("classification", "multilabel"):
+            raise ValueError(f"{key}.per_class: {kind} has no classes to binarize")
+
+
 def _check_thresholds(spec: TaskSpec) -> None:
+    _check_metrics(spec)
     known = metric_names(spec)
     for metric, threshold in spec.eval.thresholds.items():
         if metric not in known:

@@ -1,4 +1,4 @@
-"""losskit pipelines: TFX-facing pieces (see DESIGN.md)."""
+"""losskit pipelines: TFX-facing pieces (see docs/design.md)."""
 
 import os
 

@@ -72,6 +72,11 @@ def check(spec, data: str | None = None, *, max_rows: int | None = None) -> Chec
     if not data:
         raise DataError(f"spec {spec.name}: no data; set `data:` in the spec or pass --data")
     if data.startswith(spec_lib.EMBEDDED_PREFIX):
+        from pipelines.datasets import DATASETS
+
+        name = data.removeprefix(spec_lib.EMBEDDED_PREFIX)
+        if name not in DATASETS:
+            raise DataError(spec_lib._unknown("embedded dataset", name, sorted(DATASETS)))
         return CheckReport(data, embedded=True, checked=False)
     if "://" in data:
         return CheckReport(

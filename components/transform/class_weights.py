@@ -10,7 +10,9 @@ Label ids (deterministic, and the order of the names `read_class_weight_table` r
   * `class_names` given: id = position in `class_names` (for integer labels pass
     `range(C)` to keep id == label).
   * otherwise: tf.Transform's vocabulary order, most frequent label first, ties in
-    decreasing byte order of the label's text (penguins: Adelie, Gentoo, Chinstrap).
+    decreasing byte order of the label's text. The pipelines always pass `class_names`
+    (`pipelines.tasks.with_classes` lists them from the data), so this order only applies
+    to callers of this block of their own.
 
 Weights, with n_c the count of class c, n = sum n_c, C = number of classes with n_c > 0:
   balanced          n / (C · n_c)                      (scikit-learn's "balanced")

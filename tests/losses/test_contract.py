@@ -1,4 +1,4 @@
-"""The contract every loss keeps (DESIGN.md): config and Keras serialization round trips, XLA,
+"""The contract every loss keeps (docs/design.md): config and Keras serialization round trips, XLA,
 half-precision inputs, and a tiny model that trains with it."""
 
 from collections.abc import Callable

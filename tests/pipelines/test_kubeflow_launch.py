@@ -92,3 +92,26 @@ def test_a_step_whose_input_has_not_run_is_named(tmp_path):
     )
     with pytest.raises(ValueError, match="step StatisticsGen needs CsvExampleGen's output"):
         kubeflow_launch.run_step(path, "StatisticsGen", str(tmp_path), upstream={})
+
+
+@pytest.mark.e2e
+def test_a_sequence_task_runs_from_the_compiled_file(tmp_path):
+    """Tagging's padded sequences through every compiled step: the first run on a fresh
+    root has no baseline, is judged on its value threshold, and is pushed."""
+    data = datasets.write_default("tagging", str(tmp_path / "data"))
+    root = str(tmp_path / "root")
+    path = kubeflow.compile_task(
+        "tagging", str(tmp_path / "tagging.yaml"), pipeline_root=root, data=data.path, gpu=None
+    )
+    upstream = {}
+    for task in [s.replace("CsvExampleGen", "ImportExampleGen") for s in STEPS]:
+        step = kubeflow_launch.run_step(path, task, root, upstream)
+        assert step.returncode == 0, f"{task}:\n{step.output[-3000:]}"
+        upstream[task] = step.outputs
+    blessing = _metadata(upstream["Evaluator"], "blessing")
+    assert blessing["metadata"]["blessed"] == 1
+    overall = results.slice_metrics(_metadata(upstream["Evaluator"], "evaluation")["uri"])
+    ceiling = datasets.read_metadata(data.directory)["bayes_token_accuracy"]
+    assert overall["Overall"]["masked_token_accuracy"] >= ceiling - 0.03
+    assert any(name.startswith("length_bucket=") for name in overall)
+    assert len(os.listdir(os.path.join(root, "serving", "tagging"))) == 1
