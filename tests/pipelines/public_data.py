@@ -32,10 +32,12 @@ import csv
 import os
 import re
 import string
-import struct
 import sys
 
 import numpy as np
+
+from pipelines import profile
+from tests.pipelines import tfrecords
 
 __all__ = [
     "write_iris_csv",
@@ -52,89 +54,11 @@ SEED = 0
 # --------------------------------------------------------------------------- TFRecord
 
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
-def crc32c_python(data: bytes) -> int:
-    """CRC-32C (Castagnoli), table driven."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-try:
-    import google_crc32c as _google_crc32c
-
-    def crc32c(data: bytes) -> int:
-        return _google_crc32c.value(bytes(data))
-
-except ImportError:  # pragma: no cover - google-crc32c ships with the TFX dependencies
-    crc32c = crc32c_python
-
-
-def masked_crc32c(data: bytes) -> int:
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def frame_record(record: bytes) -> bytes:
-    """One TFRecord frame around `record`."""
-    length = struct.pack("<Q", len(record))
-    return (
-        length
-        + struct.pack("<I", masked_crc32c(length))
-        + record
-        + struct.pack("<I", masked_crc32c(record))
-    )
-
-
-def _varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _len_field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _feature(values) -> bytes:
-    """Feature{bytes_list=1 | float_list=2 | int64_list=3}; kind from the Python values."""
-    values = list(values)
-    if any(isinstance(v, str | bytes) for v in values):
-        items = b"".join(_len_field(1, v.encode() if isinstance(v, str) else v) for v in values)
-        return _len_field(1, items)
-    if any(isinstance(v, float) for v in values):
-        return _len_field(2, _len_field(1, struct.pack(f"<{len(values)}f", *values)))
-    return _len_field(3, _len_field(1, b"".join(_varint(int(v)) for v in values)))
-
-
-def encode_example(features: dict) -> bytes:
-    """A serialized tf.Example: Example.features(1) → Features.feature(1) map entries
-    {key(1), value(2): Feature}, in dict order."""
-    entries = b"".join(
-        _len_field(1, _len_field(1, name.encode()) + _len_field(2, _feature(values)))
-        for name, values in features.items()
-    )
-    return _len_field(1, entries)
+crc32c_python = profile.crc32c_python
+crc32c = profile.crc32c
+masked_crc32c = profile.masked_crc32c
+frame_record = tfrecords.frame
+encode_example = tfrecords.encode_example
 
 
 def _write_tfrecord(path, records) -> None:

@@ -11,8 +11,7 @@ import pytest
 from pipelines import profile as profile_lib
 from pipelines.contracts import DataError
 from pipelines.profile import profile, resolve
-
-from .conftest import encode_example, frame
+from tests.pipelines.tfrecords import encode_example, frame
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
