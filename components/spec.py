@@ -297,7 +297,7 @@ class TaskSpec(_Strict):
                 if not isinstance(value, dict) or "name" in value:
                     raise SpecError(
                         "the multitask loss is one spec per head, e.g. "
-                        '{"body_mass": {"name": "Huber"}}; heads are '
+                        '{"<head>": {"name": "Huber"}}; heads are '
                         f"{', '.join(self.head_names())}"
                     )
                 heads = {head["name"]: head for head in raw["heads"]}

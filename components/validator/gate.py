@@ -30,7 +30,7 @@ def read_anomalies(artifact) -> dict[str, anomalies_pb2.Anomalies]:
 
 
 def anomaly_lines(anomalies: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
-    """'split eval, feature body_mass_g: <TFDV's description>' for each anomaly."""
+    """'split <split>, feature <feature>: <TFDV's description>' for each anomaly."""
     lines = []
     for split, proto in sorted(anomalies.items()):
         for feature, info in sorted(proto.anomaly_info.items()):
