@@ -84,6 +84,24 @@ def test_every_step_runs_from_the_compiled_file_twice_on_one_root(tmp_path, peng
     launched = results.slice_metrics(first["evaluation"]["uri"])["Overall"]
     for metric in ("auc/macro", "accuracy", "example_count"):
         assert launched[metric] == pytest.approx(local[metric], abs=0.02), metric
+    # …and the model it pushed predicts as the one the BeamDagRunner run pushed.
+    (local_push,) = os.listdir(penguins_run.serving_dir)
+    records = [
+        r.numpy()
+        for r in tf.data.TFRecordDataset(
+            tf.io.gfile.glob(os.path.join(examples["uri"], "Split-eval", "*")),
+            compression_type="GZIP",
+        )
+    ]
+    predictions = [
+        tf.saved_model.load(model).signatures["serving_default"](examples=tf.constant(records))
+        for model in (
+            os.path.join(serving, first["pushed"][0]),
+            os.path.join(penguins_run.serving_dir, local_push),
+        )
+    ]
+    launched_ids, local_ids = (p["outputs"].numpy().argmax(axis=1) for p in predictions)
+    assert (launched_ids == local_ids).mean() >= 0.97
 
 
 def test_a_step_whose_input_has_not_run_is_named(tmp_path):
@@ -96,22 +114,32 @@ def test_a_step_whose_input_has_not_run_is_named(tmp_path):
 
 @pytest.mark.e2e
 def test_a_sequence_task_runs_from_the_compiled_file(tmp_path):
-    """Tagging's padded sequences through every compiled step: the first run on a fresh
-    root has no baseline, is judged on its value threshold, and is pushed."""
+    """Tagging's padded sequences through every compiled step, twice on one root: the first
+    run has no baseline and is judged on its value threshold; the second (from the Trainer
+    on) is judged against the first run's pushed model."""
     data = datasets.write_default("tagging", str(tmp_path / "data"))
     root = str(tmp_path / "root")
     path = kubeflow.compile_task(
         "tagging", str(tmp_path / "tagging.yaml"), pipeline_root=root, data=data.path, gpu=None
     )
+    serving = os.path.join(root, "serving", "tagging")
     upstream = {}
-    for task in [s.replace("CsvExampleGen", "ImportExampleGen") for s in STEPS]:
-        step = kubeflow_launch.run_step(path, task, root, upstream)
-        assert step.returncode == 0, f"{task}:\n{step.output[-3000:]}"
-        upstream[task] = step.outputs
-    blessing = _metadata(upstream["Evaluator"], "blessing")
-    assert blessing["metadata"]["blessed"] == 1
-    overall = results.slice_metrics(_metadata(upstream["Evaluator"], "evaluation")["uri"])
+    steps = [s.replace("CsvExampleGen", "ImportExampleGen") for s in STEPS]
+    for run_id, run_steps in (("run-1", steps), ("run-2", RETRAIN)):
+        for task in run_steps:
+            step = kubeflow_launch.run_step(path, task, root, upstream, run_id=run_id)
+            assert step.returncode == 0, f"{run_id} {task}:\n{step.output[-3000:]}"
+            upstream[task] = step.outputs
+        blessing = _metadata(upstream["Evaluator"], "blessing")
+        assert blessing["metadata"]["blessed"] == 1
+        if run_id == "run-1":
+            assert "baseline_model" not in blessing["metadata"]
+            overall = results.slice_metrics(_metadata(upstream["Evaluator"], "evaluation")["uri"])
+            (first_push,) = os.listdir(serving)
     ceiling = datasets.read_metadata(data.directory)["bayes_token_accuracy"]
     assert overall["Overall"]["masked_token_accuracy"] >= ceiling - 0.03
     assert any(name.startswith("length_bucket=") for name in overall)
-    assert len(os.listdir(os.path.join(root, "serving", "tagging"))) == 1
+    baseline = _metadata(upstream["LatestPushedModel"], "model")
+    assert baseline["metadata"]["pushed_from"] == os.path.join(serving, first_push)
+    assert blessing["metadata"]["baseline_model"] == baseline["uri"]
+    assert len(os.listdir(serving)) == 2
