@@ -23,7 +23,11 @@ from losses.sequence import (  # noqa: E402
     MaskedSparseCategoricalAccuracy,
     MaskedSparseCategoricalCrossentropy,
 )
-from losses.weighted import ClassWeightedCrossentropy, WeightedBinaryCrossentropy  # noqa: E402
+from losses.weighted import (  # noqa: E402
+    ClassWeightedCrossentropy,
+    CostSensitiveCrossentropy,
+    WeightedBinaryCrossentropy,
+)
 
 __all__ = [
     "AlphaBalancing",
@@ -31,6 +35,7 @@ __all__ = [
     "ClassWeightedCrossentropy",
     "ConcordanceCorrelation",
     "ConcordanceCorrelationLoss",
+    "CostSensitiveCrossentropy",
     "GaussianMixtureCurveLoss",
     "IgnoredLabelKLDivergence",
     "LossLayer",

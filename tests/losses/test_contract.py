@@ -75,6 +75,12 @@ CASES = [
     Case("ccc", {"mask_value": -1.0}, sequences, 1),
     Case("bpmll", {}, multilabel, 5),
     Case("class_weighted_ce", {"class_weights": [1.0, 2.0, 0.5], "from_logits": True}, classes, 3),
+    Case(
+        "cost_sensitive_ce",
+        {"cost_matrix": [[0, 2.0, 0.5], [1.0, 0, 3.0], [0.5, 0.5, 0]], "from_logits": True},
+        classes,
+        3,
+    ),
     Case("weighted_bce", {"pos_weight": [2.0, 1.0, 0.5, 3.0, 1.0]}, multilabel, 5, "sigmoid"),
     Case("ignored_label_kl", {"ignore_class": 0}, distributions, 4, "softmax"),
     Case("gaussian_mixture_curve", {"num_components": 2, "distance": "mse"}, curves, 6),
@@ -150,6 +156,7 @@ PER_SAMPLE = {
     "ccc",
     "bpmll",
     "class_weighted_ce",
+    "cost_sensitive_ce",
     "weighted_bce",
     "gaussian_mixture_curve",
 }

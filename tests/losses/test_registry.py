@@ -14,6 +14,7 @@ from losses.registry import ALIASES
 REQUIRED = {
     "MaskedCategoricalCrossentropy": {"pad_class": 0},
     "ClassWeightedCrossentropy": {"class_weights": [1.0, 2.0]},
+    "CostSensitiveCrossentropy": {"cost_matrix": [[0.0, 1.0], [2.0, 0.0]]},
     "WeightedBinaryCrossentropy": {"pos_weight": 2.0},
     "IgnoredLabelKLDivergence": {"ignore_class": 0},
     "GaussianMixtureCurveLoss": {"num_components": 3},

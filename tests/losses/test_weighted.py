@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from losses import ClassWeightedCrossentropy, WeightedBinaryCrossentropy
+from losses import (
+    ClassWeightedCrossentropy,
+    CostSensitiveCrossentropy,
+    WeightedBinaryCrossentropy,
+)
 
 EPS = 1e-7
 
@@ -84,6 +88,92 @@ def test_class_weighted_errors():
     for bad in ([1.0, -1.0], [], [[1.0]], [float("inf")]):
         with pytest.raises(ValueError, match="class_weights"):
             ClassWeightedCrossentropy(bad)
+
+
+def reference_cost_sensitive(labels, y_pred, costs, from_logits, sample_weight=None):
+    total = 0.0
+    for i, (label, row) in enumerate(zip(labels, y_pred, strict=True)):
+        row = np.asarray(row, np.float64)
+        if from_logits:
+            p = np.exp(row - row.max())
+            p /= p.sum()
+        else:
+            p = np.clip(row, EPS, 1 - EPS)
+            p /= p.sum()
+        value = -math.log(max(p[label], 1e-300))
+        for j, q in enumerate(p):
+            if j != label:
+                value -= costs[label][j] * math.log(min(max(1 - q, EPS), 1 - EPS))
+        total += (1.0 if sample_weight is None else sample_weight[i]) * value
+    return total / len(labels)
+
+
+def random_costs(rng, classes):
+    costs = rng.random((classes, classes)) * 4
+    np.fill_diagonal(costs, 0)
+    return costs
+
+
+@pytest.mark.parametrize("batch, classes", [(1, 2), (5, 3), (16, 7)])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_cost_sensitive_matches_reference(rng, batch, classes, from_logits):
+    labels = rng.integers(0, classes, batch)
+    logits = 2 * rng.normal(size=(batch, classes))
+    y_pred = logits if from_logits else tf.nn.softmax(logits).numpy()
+    costs = random_costs(rng, classes)
+    sample_weight = rng.random(batch)
+    loss = CostSensitiveCrossentropy(costs, from_logits=from_logits)
+    expected = reference_cost_sensitive(labels, y_pred, costs, from_logits, sample_weight)
+    got = loss(labels[:, None], y_pred.astype("float32"), sample_weight=sample_weight)
+    np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_cost_sensitive_zero_costs_is_categorical_crossentropy(rng, from_logits):
+    labels = rng.integers(0, 5, 32)
+    logits = 3 * rng.normal(size=(32, 5)).astype("float32")
+    y_pred = logits if from_logits else tf.nn.softmax(logits).numpy()
+    keras = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    ours = CostSensitiveCrossentropy(np.zeros((5, 5)), from_logits=from_logits)
+    np.testing.assert_allclose(float(ours(labels, y_pred)), float(keras(labels, y_pred)), rtol=1e-6)
+
+
+def test_cost_sensitive_penalises_only_the_costly_error():
+    """Truth 1: probability moved onto class 0 (costly) costs more than onto class 2 (free)."""
+    loss = CostSensitiveCrossentropy([[0, 0, 0], [5, 0, 0], [0, 0, 0]])
+    costly = float(loss([1], [[0.3, 0.6, 0.1]]))
+    free = float(loss([1], [[0.1, 0.6, 0.3]]))
+    np.testing.assert_allclose(free, -math.log(0.6) - 5 * math.log(0.9), rtol=1e-6)
+    np.testing.assert_allclose(costly, -math.log(0.6) - 5 * math.log(0.7), rtol=1e-6)
+    plain = tf.keras.losses.SparseCategoricalCrossentropy()
+    assert float(plain([1], [[0.3, 0.6, 0.1]])) == pytest.approx(float(plain([1], [[0.1, 0.6, 0.3]])))
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_cost_sensitive_gradient(rng, assert_gradient_matches, from_logits):
+    labels = rng.integers(0, 4, 5)
+    logits = rng.normal(size=(5, 4))
+    y_pred = logits if from_logits else tf.nn.softmax(logits).numpy()
+    loss = CostSensitiveCrossentropy(random_costs(rng, 4), from_logits=from_logits)
+    assert_gradient_matches(lambda y: loss(labels, y), y_pred)
+
+
+def test_cost_sensitive_errors():
+    for bad, match in (
+        ([[0, 1], [1]], "square"),
+        ([[0]], "C >= 2"),
+        ([[0, -1], [1, 0]], "non-negative"),
+        ([[0, float("nan")], [1, 0]], "finite"),
+        ([[1, 1], [1, 0]], "zero diagonal"),
+        ("costly", "matrix of numbers"),
+    ):
+        with pytest.raises(ValueError, match=rf"CostSensitiveCrossentropy: `cost_matrix`.*{match}"):
+            CostSensitiveCrossentropy(bad)
+    loss = CostSensitiveCrossentropy([[0, 1, 1], [1, 0, 1], [1, 1, 0]], from_logits=True)
+    with pytest.raises(ValueError, match=r"cost_matrix.*length 3.*C .* 4.*y_pred shape \(2, 4\)"):
+        loss(np.array([0, 1]), np.zeros((2, 4)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="y_true.*outside"):
+        loss(np.array([0, 3]), np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize(
