@@ -62,6 +62,10 @@ class Label(_Strict):
     classification: one value per row (string or integer); `classes` fixes the ids (their
     order); `losskit run` and `compile` fill it from the data when left out
     (`pipelines.tasks.with_classes`).
+    `costs` (classification): the cost of each kind of error by class names,
+    {true class: {predicted class: cost}}, pairs left out cost 0; it adds TFMA's decision
+    costs (argmax and cost-aware) to the evaluation and is the `cost_matrix` of a loss that
+    takes one (CostSensitiveCrossentropy).
     multilabel: a list of positive label ids in [0, L) per example; L from `num_labels` or
     `len(classes)`; `pos_weight` auto (n_neg / n_pos per label, from tf.Transform) or none.
     tagging: one tag per token (equal length to the token feature).
@@ -74,10 +78,43 @@ class Label(_Strict):
     beta: float = Field(0.999, ge=0.0, lt=1.0)
     num_labels: int | None = Field(None, ge=1)
     pos_weight: Literal["auto", "none"] = "auto"
+    costs: dict[str | int, dict[str | int, Annotated[float, Field(ge=0.0)]]] | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        for truth, row in (self.costs or {}).items():
+            if any(str(decided) == str(truth) and cost != 0 for decided, cost in row.items()):
+                raise ValueError(
+                    f"label.costs.{truth}.{truth}: a right decision costs nothing (leave it out)"
+                )
+        if self.costs and self.classes is not None:
+            self.cost_matrix()
+        return self
 
     @property
     def class_names(self) -> list[str] | None:
         return None if self.classes is None else [str(c) for c in self.classes]
+
+    def cost_matrix(self) -> list[list[float]] | None:
+        """`costs` as a (C, C) matrix in class-id order, C[y][k] the cost of deciding k when
+        the truth is y; None without costs. Needs `classes`."""
+        if not self.costs:
+            return None
+        names = self.class_names
+        if names is None:
+            raise ValueError(
+                "label.costs names classes, so label.classes must be known "
+                "(losskit run and compile fill it in from the data)"
+            )
+        matrix = [[0.0] * len(names) for _ in names]
+        for truth, row in self.costs.items():
+            if str(truth) not in names:
+                raise ValueError(_unknown("label.costs class", str(truth), names))
+            for decided, cost in row.items():
+                if str(decided) not in names:
+                    raise ValueError(_unknown(f"label.costs.{truth} class", str(decided), names))
+                matrix[names.index(str(truth))][names.index(str(decided))] = float(cost)
+        return matrix
 
 
 class Head(_Strict):
@@ -341,6 +378,8 @@ def _check_kind(spec: TaskSpec) -> None:
             raise ValueError(f"kind {kind} needs `label` (its column)")
         if spec.heads is not None:
             raise ValueError(f"`heads` is for kind multitask, not {kind}")
+        if spec.label.costs and kind != "classification":
+            raise ValueError(f"label.costs is for kind classification, not {kind}")
     tabular = features.numeric or features.categorical
     if kind in ("classification", "multilabel", "multitask"):
         if not tabular:
@@ -387,6 +426,8 @@ def metric_names(spec: TaskSpec) -> dict[str, bool | None]:
         prefix = "" if head is None else f"{head.name}/"
         for metric, higher in DEFAULT_METRICS[kind].items():
             names[prefix + metric] = higher
+    if spec.kind == "classification" and spec.label.costs:
+        names.update(dict.fromkeys(DECISION_COSTS, False))
     for metric in spec.eval.metrics:
         prefix = f"{metric.head}/" if metric.head else ""
         names[prefix + metric_name(metric)] = None
@@ -410,6 +451,11 @@ DEFAULT_METRICS = {
     "tagging": {"masked_token_accuracy": True},
     "sequence_regression": {"sequence_ccc": True, "sequence_pearson": True},
 }
+
+
+# The decision costs TFMA reports when a classification spec sets `label.costs`, by the
+# decision rule each one scores (components.evaluator.metrics.DecisionCost).
+DECISION_COSTS = {"decision_cost": "argmax", "cost_aware_decision_cost": "cost_aware"}
 
 
 # The loss a kind (or a multitask head's kind) trains with when the spec names none.

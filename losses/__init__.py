@@ -15,6 +15,13 @@ from losses.correlation import (  # noqa: E402
     PearsonCorrelationLoss,
 )
 from losses.divergence import IgnoredLabelKLDivergence  # noqa: E402
+from losses.dynamic import (  # noqa: E402
+    FAMO,
+    BalancerCallback,
+    DynamicWeightAverage,
+    GradNorm,
+    last_shared_tensor,
+)
 from losses.mixture import GaussianMixtureCurveLoss  # noqa: E402
 from losses.ranking import BPMLLLoss  # noqa: E402
 from losses.registry import get  # noqa: E402
@@ -30,13 +37,17 @@ from losses.weighted import (  # noqa: E402
 )
 
 __all__ = [
+    "FAMO",
     "AlphaBalancing",
+    "BalancerCallback",
     "BPMLLLoss",
     "ClassWeightedCrossentropy",
     "ConcordanceCorrelation",
     "ConcordanceCorrelationLoss",
     "CostSensitiveCrossentropy",
+    "DynamicWeightAverage",
     "GaussianMixtureCurveLoss",
+    "GradNorm",
     "IgnoredLabelKLDivergence",
     "LossLayer",
     "LossWeightSchedule",
@@ -48,4 +59,5 @@ __all__ = [
     "UncertaintyWeighting",
     "WeightedBinaryCrossentropy",
     "get",
+    "last_shared_tensor",
 ]

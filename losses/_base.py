@@ -14,17 +14,27 @@ def _symbolic(*tensors) -> bool:
     return any(isinstance(t, tf.keras.__internal__.KerasTensor) for t in tensors)
 
 
+@tf.keras.utils.register_keras_serializable(package="losskit")
 class LossLayer(tf.keras.layers.Layer):
     """Applies a Keras loss — losskit's or Keras's own — to (y_true, y_pred[, sample_weight])
     as one layer, so a functional model can hold per-head losses as tensors (to balance them
-    with UncertaintyWeighting or AlphaBalancing and `add_loss` the result)."""
+    with UncertaintyWeighting, GradNorm, … and `add_loss` the result). Serializable when its
+    loss is, so such a training model saves and loads without custom_objects."""
 
     def __init__(self, loss, **kwargs):
         super().__init__(**kwargs)
-        self.loss = loss
+        self.loss = tf.keras.losses.get(loss) if isinstance(loss, dict) else loss
+        # Keras refuses a mean reduction under tf.distribute outside `compile`, lest the
+        # replicas' means be summed. `add_loss` values are scaled by 1/replicas as compiled
+        # losses are (LossesContainer), so the per-replica mean is right here; lift the guard
+        # as `compile` does.
+        self.loss._allow_sum_over_batch_size = True
 
     def call(self, y_true, y_pred, sample_weight=None):
         return self.loss(y_true, y_pred, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": tf.keras.losses.serialize(self.loss)}
 
 
 class Loss(tf.keras.losses.Loss):

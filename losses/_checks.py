@@ -167,3 +167,29 @@ def check_mask_value(owner, mask_value):
     if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
         raise ValueError(f"{owner}: `mask_value` must be a number or None; got {mask_value!r}.")
     return float(mask_value)
+
+
+def check_cost_matrix(owner, cost_matrix):
+    """A (C, C) list of lists of finite, non-negative floats with a zero diagonal."""
+    try:
+        rows = [[float(value) for value in row] for row in cost_matrix]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{owner}: `cost_matrix` must be a (C, C) matrix of numbers; got {cost_matrix!r}."
+        ) from None
+    size = len(rows)
+    if size < 2 or any(len(row) != size for row in rows):
+        shape = [len(row) for row in rows]
+        raise ValueError(
+            f"{owner}: `cost_matrix` must be square, (C, C) with C >= 2; got row lengths {shape}."
+        )
+    values = [value for row in rows for value in row]
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise ValueError(f"{owner}: `cost_matrix` must be finite and non-negative; got {rows}.")
+    diagonal = [rows[i][i] for i in range(size)]
+    if any(diagonal):
+        raise ValueError(
+            f"{owner}: `cost_matrix` must have a zero diagonal (a right decision costs"
+            f" nothing; the −log p term already rewards it); got diagonal {diagonal}."
+        )
+    return rows

@@ -1,8 +1,6 @@
 """Cross-entropies with fixed weights: per true class, per (true, predicted) pair of classes
 (a cost matrix), and per positive label of a multi-label target."""
 
-import math
-
 import tensorflow as tf
 
 from losses._base import Loss
@@ -10,6 +8,7 @@ from losses._checks import (
     EPSILON,
     assert_class_ids,
     check_bool,
+    check_cost_matrix,
     check_floats,
     check_length,
     check_rank,
@@ -88,32 +87,6 @@ class ClassWeightedCrossentropy(Loss):
             "class_weights": self.class_weights,
             "from_logits": self.from_logits,
         }
-
-
-def check_cost_matrix(owner, cost_matrix):
-    """A (C, C) list of lists of finite, non-negative floats with a zero diagonal."""
-    try:
-        rows = [[float(value) for value in row] for row in cost_matrix]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{owner}: `cost_matrix` must be a (C, C) matrix of numbers; got {cost_matrix!r}."
-        ) from None
-    size = len(rows)
-    if size < 2 or any(len(row) != size for row in rows):
-        shape = [len(row) for row in rows]
-        raise ValueError(
-            f"{owner}: `cost_matrix` must be square, (C, C) with C >= 2; got row lengths {shape}."
-        )
-    values = [value for row in rows for value in row]
-    if not all(math.isfinite(value) and value >= 0 for value in values):
-        raise ValueError(f"{owner}: `cost_matrix` must be finite and non-negative; got {rows}.")
-    diagonal = [rows[i][i] for i in range(size)]
-    if any(diagonal):
-        raise ValueError(
-            f"{owner}: `cost_matrix` must have a zero diagonal (a right decision costs"
-            f" nothing; the −log p term already rewards it); got diagonal {diagonal}."
-        )
-    return rows
 
 
 def cost_sensitive_crossentropy(labels, y_pred, cost_matrix, from_logits):

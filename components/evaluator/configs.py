@@ -7,7 +7,8 @@ overall slice only (`per_slice_thresholds`): a slice that lacks a class reports 
 AUC as 0, so per-slice thresholds would refuse every model. Per-class metrics are computed
 one-vs-rest (`BinarizationOptions`) with a macro mean, and each class's `mean_label` (its
 share of the slice) beside them, so the report can tell an undefined AUC (a slice with no
-example, or only examples, of that class) from a real 0.
+example, or only examples, of that class) from a real 0. A classification spec with
+`label.costs` adds the mean decision cost of argmax and of cost-aware decisions (per slice).
 """
 
 import json
@@ -69,6 +70,12 @@ def _head_specs(spec, head, kind, class_ids, baseline) -> list:
     if kind == "classification":
         plain.append(metric("accuracy", "SparseCategoricalAccuracy"))
         per_class += [metric("auc", "AUC"), metric("pr_auc", "AUC", curve="PR")]
+        costs = spec.label.cost_matrix() if spec.kind == "classification" else None
+        if costs:
+            plain += [
+                metric(name, "DecisionCost", CUSTOM_METRICS, cost_matrix=costs, decision=rule)
+                for name, rule in spec_lib.DECISION_COSTS.items()
+            ]
     elif kind == "regression":
         plain += [
             metric("mean_squared_error", "MeanSquaredError"),

@@ -25,6 +25,8 @@ Per-example shapes (a trailing 1 is squeezed by TFMA):
   ``losses.MaskedSparseCategoricalAccuracy``.
 * ``RankingLoss`` / ``HammingLoss``: label (L,) multi-hot, prediction (L,) scores in [0, 1] —
   as ``sklearn.metrics.label_ranking_loss`` / ``hamming_loss``.
+* ``DecisionCost``: label () or (1,) a class id, prediction (C,) class probabilities — the
+  mean cost C[y, k] of the decision k that argmax, or the Bayes (cost-aware) rule, takes.
 
 Empty and degenerate inputs: when the denominator is 0 (no example in the slice, no sequence
 with ≥ 2 real steps, no real token, all weights 0) the value is NaN, as TFMA's own mean metrics
@@ -47,7 +49,7 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from losses._checks import check_mask_value
+from losses._checks import check_cost_matrix, check_mask_value
 
 # ---------------------------------------------------------------------------------------------
 # Per-example formulas (NumPy, float64). The correlations mirror losses.correlation.pearson_r
@@ -278,6 +280,37 @@ class _HammingLossCombiner(_RatioCombiner):
         return float(np.count_nonzero(wrong)), float(label.size)
 
 
+class _DecisionCostCombiner(_RatioCombiner):
+    """(C[y, k], 1) per example, k the decision the rule takes from the probabilities:
+    argmax_k p_k, or argmin_k Σ_y p_y·C[y, k] (the Bayes decision under the costs; ties
+    go to the lower class id, as argmax's do)."""
+
+    def __init__(self, key, eval_config, example_weighted, cost_matrix, decision):
+        super().__init__(key, eval_config, example_weighted)
+        self._costs = np.asarray(cost_matrix, np.float64)
+        self._decision = decision
+
+    def _contribution(self, label, prediction):
+        probabilities = prediction.reshape(-1).astype(np.float64)
+        size = len(self._costs)
+        if probabilities.size != size or label.size != 1:
+            raise ValueError(
+                f"{self._key.name}: one class id and {size} class probabilities per example"
+                f" (the cost matrix is {size}×{size}); got label {label.shape},"
+                f" prediction {prediction.shape}."
+            )
+        truth = int(label.reshape(-1)[0])
+        if not 0 <= truth < size:
+            raise ValueError(f"{self._key.name}: class id {truth} outside [0, {size}).")
+        if np.isnan(probabilities).any():
+            return math.nan, 1.0
+        if self._decision == "argmax":
+            choice = int(np.argmax(probabilities))
+        else:
+            choice = int(np.argmin(probabilities @ self._costs))
+        return float(self._costs[truth, choice]), 1.0
+
+
 # ---------------------------------------------------------------------------------------------
 # The TFMA metrics.
 # ---------------------------------------------------------------------------------------------
@@ -387,9 +420,44 @@ class HammingLoss(tfma.metrics.Metric):
         super().__init__(_computations(_HammingLossCombiner), threshold=float(threshold), name=name)
 
 
+DECISIONS = ("argmax", "cost_aware")
+
+
+class DecisionCost(tfma.metrics.Metric):
+    """Mean cost of the decisions a classifier's probabilities lead to, under a cost matrix.
+
+    ``cost_matrix[y][k]``: the cost of deciding k when the truth is y (C×C, non-negative, zero
+    diagonal: the matrix ``losses.CostSensitiveCrossentropy`` trains with). ``decision``:
+    ``argmax`` (the most probable class) or ``cost_aware`` (argmin_k Σ_y p_y·C[y, k], the
+    decision that minimises the expected cost if the probabilities are calibrated).
+    Per example: label a class id, prediction (C,) probabilities. Value:
+    Σ_i w_i·C[y_i, k_i] / Σ_i w_i; NaN for an empty slice or a NaN prediction.
+    """
+
+    def __init__(self, cost_matrix, decision="argmax", name=None):
+        owner = type(self).__name__
+        if decision not in DECISIONS:
+            raise ValueError(f"{owner}: `decision` must be one of {DECISIONS}; got {decision!r}.")
+        cost_matrix = check_cost_matrix(owner, cost_matrix)
+        name = name or ("decision_cost" if decision == "argmax" else "cost_aware_decision_cost")
+        super().__init__(
+            _computations(_DecisionCostCombiner),
+            cost_matrix=cost_matrix,
+            decision=decision,
+            name=name,
+        )
+
+
 METRICS = {
     cls.__name__: cls
-    for cls in (SequencePearson, SequenceConcordance, MaskedTokenAccuracy, RankingLoss, HammingLoss)
+    for cls in (
+        SequencePearson,
+        SequenceConcordance,
+        MaskedTokenAccuracy,
+        RankingLoss,
+        HammingLoss,
+        DecisionCost,
+    )
 }
 
 

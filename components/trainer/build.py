@@ -56,11 +56,19 @@ def resolve_loss(loss_spec, kind: str, **derived):
     """`losses.get` on the spec's loss (the kind's default when None), filling the parameters
     the transform output derived (class_weights, pos_weight, pad_class, …) when the loss
     takes them and the user did not set them. Returns (loss, the derived names it took)."""
+    name, params, signature = _loss_signature(loss_spec, kind)
+    accepted = signature.parameters
+    taken = {
+        k: v for k, v in derived.items() if k in accepted and k not in params and v is not None
+    }
+    return losses.get({"name": name, "params": {**params, **taken}}), set(taken)
+
+
+def _loss_signature(loss_spec, kind: str):
+    """(name, the spec's params, the loss class's constructor signature)."""
     name = loss_spec.name if loss_spec else spec_lib.DEFAULT_LOSS[kind]
     params = dict(loss_spec.params) if loss_spec else {}
-    accepted = inspect.signature(losses.registry.loss_class(name)).parameters
-    taken = {k: v for k, v in derived.items() if k in accepted and k not in params}
-    return losses.get({"name": name, "params": {**params, **taken}}), set(taken)
+    return name, params, inspect.signature(losses.registry.loss_class(name))
 
 
 def builder(spec: spec_lib.TaskSpec):
@@ -129,7 +137,9 @@ def build(spec: spec_lib.TaskSpec, tft_output: tft.TFTransformOutput) -> Built:
     weight = None  # a per-example weight to pass when the loss did not take the table
     if spec.kind == "classification":
         classes, weights = _class_table(tft_output, label, "")
-        loss, taken = resolve_loss(spec.loss, spec.kind, class_weights=list(weights))
+        loss, taken = resolve_loss(
+            spec.loss, spec.kind, class_weights=list(weights), cost_matrix=label.cost_matrix()
+        )
         known = spec_lib.LABEL
         if "class_weights" not in taken and label.class_weight != "none":
             weight = spec_lib.EXAMPLE_WEIGHT
@@ -270,12 +280,32 @@ def check_resolvable(spec: spec_lib.TaskSpec) -> None:
     heads = spec.heads if spec.kind == "multitask" else [spec]
     for i, head in enumerate(heads):
         key = f"heads.{i}.loss" if spec.kind == "multitask" else "loss"
-        kind = head.kind
-        loss_spec = head.loss
-        name = loss_spec.name if loss_spec else spec_lib.DEFAULT_LOSS[kind]
         try:
-            cls = losses.registry.loss_class(name)
-            inspect.signature(cls).bind_partial(**(loss_spec.params if loss_spec else {}))
+            name, params, signature = _loss_signature(head.loss, head.kind)
+            signature.bind_partial(**params)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{key}: {err}") from None
+        derived = _DERIVED.get(head.kind, set())
+        if spec.kind == "classification" and spec.label.costs:
+            derived = derived | {"cost_matrix"}
+        missing = [
+            p
+            for p, parameter in signature.parameters.items()
+            if parameter.default is inspect.Parameter.empty
+            and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            and p not in params
+            and p not in derived
+        ]
+        if missing:
+            hint = " (or set label.costs, by class names)" if "cost_matrix" in missing else ""
+            raise ValueError(f"{key}: {name} needs params {missing}{hint}")
     builder(spec)
+
+
+# The loss parameters `build` fills in from the transform output, by kind.
+_DERIVED = {
+    "classification": {"class_weights"},
+    "multilabel": {"pos_weight"},
+    "tagging": {"pad_class", "ignore_class"},
+    "sequence_regression": {"mask_value"},
+}

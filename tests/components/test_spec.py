@@ -320,6 +320,55 @@ def test_metric_names():
         assert set(spec.eval.thresholds) <= set(spec_lib.metric_names(spec))
 
 
+def test_costs_by_class_names_become_the_matrix_in_class_order():
+    label = {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]}
+    costs = {"Chinstrap": {"Adelie": 5, "Gentoo": 1}, "Gentoo": {"Adelie": 0.5}}
+    spec = spec_lib.parse(classification(label={**label, "costs": costs}))
+    assert spec.label.cost_matrix() == [[0, 0, 0], [5, 0, 1], [0.5, 0, 0]]
+    assert spec_lib.metric_names(spec)["decision_cost"] is False
+    assert spec_lib.metric_names(spec)["cost_aware_decision_cost"] is False
+    # Integer classes are named by their values, as YAML keys or as strings.
+    ints = {"column": "y", "classes": [3, 7], "costs": {7: {"3": 2}}}
+    assert spec_lib.parse(classification(label=ints)).label.cost_matrix() == [[0, 0], [2, 0]]
+    # Classes still unknown (losskit run fills them in): names are checked once they are.
+    unresolved = spec_lib.parse(classification(label={"column": "species", "costs": costs}))
+    with pytest.raises(ValueError, match="label.classes must be known"):
+        unresolved.label.cost_matrix()
+    assert spec_lib.parse(classification()).label.cost_matrix() is None
+
+
+@pytest.mark.parametrize(
+    "costs, match",
+    [
+        (
+            {"Chinstap": {"Adelie": 5}},
+            "unknown label.costs class 'Chinstap'; did you mean 'Chinstrap'",
+        ),
+        (
+            {"Chinstrap": {"Adelie": -1}},
+            r"label.costs.Chinstrap.Adelie.*greater than or equal to 0",
+        ),
+        ({"Gentoo": {"Gentoo": 1}}, "label.costs.Gentoo.Gentoo: a right decision costs nothing"),
+        ({"Gentoo": {"Adelei": 1}}, "unknown label.costs.Gentoo class 'Adelei'"),
+    ],
+)
+def test_bad_costs_name_the_key(costs, match):
+    label = {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"], "costs": costs}
+    refused(classification(label=label), match)
+
+
+def test_costs_are_for_classification_only():
+    refused(
+        {
+            "name": "t",
+            "kind": "tagging",
+            "label": {"column": "tags", "costs": {"a": {"b": 1}}},
+            "features": {"tokens": ["tokens"]},
+        },
+        "label.costs is for kind classification, not tagging",
+    )
+
+
 def test_defaults_derived_from_the_kind():
     spec = spec_lib.parse(classification())
     assert spec.model_family == "mlp"

@@ -51,6 +51,8 @@ return JSON.stringify({
   slices: Array.from(scope.querySelectorAll('table[data-table="slices"] tr[data-slice]'),
     (tr) => ({slice: tr.dataset.slice, count: tr.dataset.exampleCount,
               small: tr.dataset.small})),
+  sliceColumns: Array.from(
+    scope.querySelectorAll('table[data-table="slices"] th[data-metric]'), (th) => th.dataset.metric),
   checks: Array.from(scope.querySelectorAll('table[data-table="thresholds"] tr[data-slice]'),
     (tr) => ({slice: tr.dataset.slice, metric: tr.dataset.metric, kind: tr.dataset.kind,
               result: tr.dataset.result,
@@ -214,6 +216,19 @@ def test_per_class_auc_on_the_page_is_tfmas(rendered, evaluation):
         assert float(shown[key]["value"]) == pytest.approx(value, abs=1e-12)
         assert shown[key]["text"] == f"{value:.4f}"
     assert "per-class" in dom["charts"]
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("penguins")
+def test_both_decision_costs_on_the_page_are_tfmas(rendered, evaluation):
+    """The shipped penguins spec sets label.costs: the page shows the mean cost of argmax
+    decisions and of cost-aware ones, overall and in the slice table."""
+    dom, _, _ = rendered
+    overall = evaluation.overall()
+    for key in ("decision_cost", "cost_aware_decision_cost"):
+        assert float(dom["overall"][key]["value"]) == pytest.approx(overall[key], abs=1e-12)
+        assert 0 <= overall[key] < 0.5  # a model that guessed would pay about 1.3 per example
+    assert {"decision_cost", "cost_aware_decision_cost"} <= set(dom["sliceColumns"])
 
 
 @pytest.mark.e2e

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from sklearn.metrics import hamming_loss, label_ranking_loss
+from sklearn.metrics import confusion_matrix, hamming_loss, label_ranking_loss
 from tensorflow_model_analysis.metrics import metric_specs, metric_types, metric_util
 
 import losses
@@ -329,6 +329,57 @@ def test_multilabel_losses_nan_and_empty():
     mismatched = {"labels": np.ones(3, np.float32), "predictions": np.ones(4)}
     with pytest.raises(ValueError, match="same shape"):
         _combine_directly(metrics.HammingLoss(), [mismatched])
+
+
+# --- decision costs ----------------------------------------------------------------------------
+
+COSTS = np.array([[0.0, 1.0, 1.0], [8.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
+
+
+def _expected_cost(labels, decisions, weights):
+    """Σ w·C[y, k] / Σ w from sklearn's (weighted) confusion matrix."""
+    counts = confusion_matrix(labels, decisions, labels=[0, 1, 2], sample_weight=weights)
+    return float(np.sum(counts * COSTS) / np.sum(counts))
+
+
+def test_decision_costs_match_the_confusion_matrix(rng, tmp_path):
+    labels = rng.integers(0, 3, 60)
+    probabilities = rng.dirichlet([1.0, 1.0, 1.0], 60)
+    weights = rng.uniform(0.5, 2.0, 60)
+    examples = [
+        {"labels": np.array([y]), "predictions": p, "example_weights": np.array([w])}
+        for y, p, w in zip(labels, probabilities, weights, strict=True)
+    ]
+    got = run_combiners(
+        [metrics.DecisionCost(COSTS.tolist()), metrics.DecisionCost(COSTS, "cost_aware")],
+        examples,
+        tmp_path,
+    )
+    # The Bayes decision, spelled out: the class whose expected cost Σ_y p_y·C[y, k] is least.
+    expected_costs = np.stack([probabilities @ COSTS[:, k] for k in range(3)], axis=1)
+    for weighted in (False, True):
+        w = weights if weighted else None
+        argmax = _expected_cost(labels, probabilities.argmax(1), w)
+        aware = _expected_cost(labels, expected_costs.argmin(1), w)
+        np.testing.assert_allclose(got["decision_cost", weighted], argmax, **TOL)
+        np.testing.assert_allclose(got["cost_aware_decision_cost", weighted], aware, **TOL)
+    # Costly errors (a 1 decided as 0 costs 8) are what the cost-aware rule avoids.
+    assert got["cost_aware_decision_cost", False] < got["decision_cost", False]
+
+
+def test_decision_cost_errors_and_nan():
+    with pytest.raises(ValueError, match="cost_matrix.*zero diagonal"):
+        metrics.DecisionCost([[1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="decision"):
+        metrics.DecisionCost(COSTS, decision="min")
+    metric = metrics.DecisionCost(COSTS)
+    assert math.isnan(_combine_directly(metric, []))
+    nan = {"labels": np.array([1]), "predictions": np.array([0.2, np.nan, 0.3])}
+    assert math.isnan(_combine_directly(metric, [nan]))
+    with pytest.raises(ValueError, match="3 class probabilities"):
+        _combine_directly(metric, [{"labels": np.array([1]), "predictions": np.ones(4) / 4}])
+    with pytest.raises(ValueError, match="class id 3"):
+        _combine_directly(metric, [{"labels": np.array([3]), "predictions": np.ones(3) / 3}])
 
 
 # --- configuration -----------------------------------------------------------------------------

@@ -95,6 +95,20 @@ def test_a_loss_that_does_not_take_a_derived_parameter_ignores_it():
     np.testing.assert_allclose(loss.pos_weight, [2.0, 3.0])
 
 
+def test_the_cost_matrix_goes_to_a_loss_that_takes_one():
+    costs = [[0.0, 5.0], [1.0, 0.0]]
+    loss, taken = build.resolve_loss(
+        LossSpec(name="cost_sensitive_ce"),
+        "classification",
+        class_weights=[1, 2],
+        cost_matrix=costs,
+    )
+    assert type(loss) is losses.CostSensitiveCrossentropy
+    assert (loss.cost_matrix, taken) == (costs, {"cost_matrix"})
+    loss, taken = build.resolve_loss(None, "classification", class_weights=[1, 2], cost_matrix=None)
+    assert type(loss) is losses.ClassWeightedCrossentropy and taken == {"class_weights"}
+
+
 def test_keras_built_ins_by_name():
     loss, taken = build.resolve_loss(LossSpec(name="mse"), "regression", class_weights=[1.0])
     assert type(loss) is tf.keras.losses.MeanSquaredError and taken == set()
@@ -145,12 +159,19 @@ def test_resolvable_specs_pass():
     build.check_resolvable(spec(model={"builder": f"{__name__}.build_model"}))
     # A derived parameter the user leaves to the Transform is not missing.
     build.check_resolvable(spec(loss="ClassWeightedCrossentropy"))
+    costs = {"column": "species", "costs": {"a": {"b": 2.0}}}
+    build.check_resolvable(spec(loss="cost_sensitive_ce", label=costs))
 
 
 @pytest.mark.parametrize(
     "bad, match",
     [
         (spec(loss="focal"), r"^loss: Unknown loss 'focal'"),
+        (
+            spec(loss="cost_sensitive_ce"),
+            r"^loss: cost_sensitive_ce needs params \['cost_matrix'\] \(or set label.costs",
+        ),
+        (spec(loss="GaussianMixtureCurveLoss"), r"^loss: .*needs params \['num_components'\]$"),
         (spec(loss={"name": "Huber", "params": {"deltaa": 1.0}}), r"^loss: .*'deltaa'"),
         (spec(loss="no_such_module.Loss"), r"^loss: loss 'no_such_module.Loss': cannot import"),
         (spec(loss="losses.correlation.Nope"), r"^loss: .*no tf.keras.losses.Loss named 'Nope'"),

@@ -130,6 +130,26 @@ def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
     assert glob.glob(os.path.join(fn_args.model_run_dir, "train", "events.*"))
 
 
+def test_run_fn_trains_the_cost_sensitive_loss_with_the_specs_matrix(penguins_run, tmp_path):
+    """`loss: cost_sensitive_ce` takes label.costs as its matrix in class-id order; it takes no
+    class_weights, so the Transform's balanced weights arrive as sample weights."""
+    outputs = _outputs(penguins_run)
+    raw = penguins_spec(penguins_run.data_dir, trainer={"epochs": 15}).model_dump()
+    raw["loss"] = {"name": "cost_sensitive_ce"}
+    spec = spec_lib.parse(raw)
+    fn_args = _fn_args(outputs, tmp_path, spec.component_config("trainer"))
+    run_fn(fn_args)
+    with open(os.path.join(fn_args.model_run_dir, LOSS_RECORD)) as f:
+        record = json.load(f)["loss"][""]
+    assert record["registered_name"] == "losskit>CostSensitiveCrossentropy"
+    assert record["config"]["cost_matrix"] == spec.label.cost_matrix()
+    assert spec.label.cost_matrix()[spec.label.class_names.index("Chinstrap")][0] == 5
+    _, records, examples = _raw_eval(outputs)
+    labels = [spec.label.class_names.index(_feature(e, "species")) for e in examples]
+    predicted = _predict(fn_args.serving_model_dir, records).argmax(1)
+    assert np.mean(predicted == labels) >= 0.9
+
+
 def test_tfma_auc_equals_sklearn_on_the_same_predictions(trained, tmp_path):
     outputs, fn_args, spec = trained
     result, _ = _analyze(fn_args.serving_model_dir, outputs, tmp_path, spec)
@@ -143,6 +163,13 @@ def test_tfma_auc_equals_sklearn_on_the_same_predictions(trained, tmp_path):
         sk_auc = roc_auc_score(labels == class_id, probs[:, class_id])
         # TFMA's AUC is a 10k-threshold Riemann sum; sklearn's is exact.
         assert tfma_auc == pytest.approx(sk_auc, abs=2e-3)
+    # The spec's costs: TFMA's decision costs are C[y, k] averaged, k by argmax and by the
+    # least expected cost.
+    costs = np.array(spec.label.cost_matrix())
+    argmax = costs[labels, probs.argmax(1)].mean()
+    aware = costs[labels, (probs @ costs).argmin(1)].mean()
+    assert overall[""]["decision_cost"]["doubleValue"] == pytest.approx(argmax, abs=1e-9)
+    assert overall[""]["cost_aware_decision_cost"]["doubleValue"] == pytest.approx(aware, abs=1e-9)
     islands = {}
     for example in examples:
         islands[_feature(example, "island")] = islands.get(_feature(example, "island"), 0) + 1
