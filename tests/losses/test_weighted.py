@@ -146,7 +146,9 @@ def test_cost_sensitive_penalises_only_the_costly_error():
     np.testing.assert_allclose(free, -math.log(0.6) - 5 * math.log(0.9), rtol=1e-6)
     np.testing.assert_allclose(costly, -math.log(0.6) - 5 * math.log(0.7), rtol=1e-6)
     plain = tf.keras.losses.SparseCategoricalCrossentropy()
-    assert float(plain([1], [[0.3, 0.6, 0.1]])) == pytest.approx(float(plain([1], [[0.1, 0.6, 0.3]])))
+    assert float(plain([1], [[0.3, 0.6, 0.1]])) == pytest.approx(
+        float(plain([1], [[0.1, 0.6, 0.3]]))
+    )
 
 
 @pytest.mark.parametrize("from_logits", [True, False])
