@@ -5,7 +5,7 @@ import glob
 import os
 import re
 
-from benchmarks import measure
+from benchmarks import balancers_bench, measure
 
 FAMILY_TITLES = {
     "bpmll": "BP-MLL: factorised vs pairwise (B, L, L) vs per-sample loop",
@@ -222,13 +222,27 @@ def transform_section(document):
     return "\n".join(lines)
 
 
+def _component_rows(task, row, total_label):
+    rows = [
+        [task, execution["component"], execution["state"], f"{execution['seconds']:.1f}"]
+        for execution in row["executions"]
+    ]
+    return rows + [[task, f"**{total_label}**", "", f"{row['wall_s']:.1f}"]]
+
+
 def pipelines_section(document):
     config = document["config"]
     epochs = config["epochs"] or "each task's default"
+    mode = config.get("beam_mode", "auto")
+    how = (
+        "Beam args chosen by `losskit run` from the data's size"
+        if mode == "auto"
+        else f"Beam mode {mode} forced"
+    )
     lines = [
         "## Pipeline components (BeamDagRunner, seconds from ML Metadata)",
         "",
-        f"{_host_line(document)}; `{' '.join(config['beam_args'])}`, {epochs} epochs.",
+        f"{_host_line(document)}; {how}; {epochs} epochs.",
         "",
     ]
     body = []
@@ -236,17 +250,28 @@ def pipelines_section(document):
         if row["status"] != "ok":
             body.append([row["task"], _note(row["note"]), "–", "–"])
             continue
-        for execution in row["executions"]:
-            body.append(
-                [
-                    row["task"],
-                    execution["component"],
-                    execution["state"],
-                    f"{execution['seconds']:.1f}",
-                ]
-            )
-        body.append([row["task"], "**whole run (wall)**", "", f"{row['wall_s']:.1f}"])
+        body += _component_rows(row["task"], row, "whole run (wall)")
     lines.append(_table(["task", "component", "state", "seconds"], body))
+    args = [
+        [row["task"], f"`{' '.join(row['beam_args'])}`"]
+        for row in document["cases"]
+        if row["status"] == "ok" and "beam_args" in row
+    ]
+    if args:
+        lines += ["", _table(["task", "Beam args the run got"], args)]
+    demo = document.get("demo")
+    if demo:
+        lines += [
+            "",
+            f"`make demo` from a fresh clone (git {demo['git']}; {demo['venv']}; environment"
+            f" set-up not timed): **{demo['wall_s']:.0f} s** wall for `losskit run penguins`"
+            " and `losskit report`; its components:",
+            "",
+            _table(
+                ["run", "component", "state", "seconds"],
+                _component_rows("make demo", demo, "make demo (wall)"),
+            ),
+        ]
     outcomes = [
         [
             row["task"],
@@ -261,12 +286,144 @@ def pipelines_section(document):
     return "\n".join(lines)
 
 
+def steps_section(document):
+    device = document["device"]
+    title = "CPU" if device["kind"] == "cpu" else f"GPU {device['name']}"
+    config = document["config"]
+    lines = [
+        f"## Training steps on {title} (shipped task models, ours vs the Keras loss)",
+        "",
+        f"{_host_line(document)}; {config['repeats']} repeats.",
+        "",
+    ]
+    header = [
+        "task",
+        "batch",
+        "XLA",
+        "loss",
+        "step (min–max)",
+        "× Keras step",
+        "loss fwd+bwd alone",
+        "loss share",
+    ]
+    body = []
+    for row in document["cases"]:
+        cells = [row["task"], row["batch_size"], "yes" if row["jit"] else "no", row["loss_name"]]
+        if row["status"] != "ok":
+            cells += [_note(row["note"])] + ["–"] * 3
+        else:
+            cells += [
+                f"{_time(row['step_seconds']['median'])} ({_time(row['step_seconds']['min'])}–"
+                f"{_time(row['step_seconds']['max'])})",
+                _ratio(row.get("step_ratio")),
+                _time(row["loss_seconds"]["median"]),
+                _percent(row["loss_share"]),
+            ]
+        body.append(cells)
+    lines.append(_table(header, body))
+    lines += [
+        "",
+        "One step = Keras's train function on one batch (forward, compiled loss with the"
+        " output's padding mask, backward, Adam apply; no metrics), the model built as the"
+        " Trainer builds the task's spec (`benchmarks/step_cases.py`). Loss share = the loss's"
+        " forward + backward alone on the model's output (its own `tf.function` call, dispatch"
+        " included) ÷ the step.",
+    ]
+    return "\n".join(lines)
+
+
+def _steps_summary(rows):
+    """One line per (task, batch, jit): our step ÷ the Keras loss's step, each loss's share."""
+    body = []
+    for row in rows:
+        if row["loss_name"] == row["reference"]:
+            continue
+        reference = next(
+            (
+                other
+                for other in rows
+                if other["loss_name"] == row["reference"]
+                and (other["task"], other["batch_size"], other["jit"])
+                == (row["task"], row["batch_size"], row["jit"])
+            ),
+            None,
+        )
+        cells = [row["task"], row["batch_size"], "yes" if row["jit"] else "no"]
+        if row["status"] != "ok" or reference is None or reference["status"] != "ok":
+            body.append(cells + ["–"] * 4)
+            continue
+        body.append(
+            cells
+            + [
+                f"{row['loss_name']} ÷ {row['reference']}",
+                _ratio(row.get("step_ratio")),
+                _percent(row["loss_share"]),
+                _percent(reference["loss_share"]),
+            ]
+        )
+    header = ["task", "batch", "XLA", "step", "time ×", "our loss's share", "Keras loss's share"]
+    return _table(header, body)
+
+
+def balancers_section(document):
+    config = document["config"]
+    seeds = ", ".join(str(seed) for seed in config["seeds"])
+    lines = [
+        "## Multi-task balancers (equal epochs; mean ± std over seeds)",
+        "",
+        f"{_host_line(document)}; seeds {seeds}; "
+        + "; ".join(
+            f"{name}: {s['epochs']} epochs, batch {s['batch_size']}, Adam {s['learning_rate']},"
+            f" mlp {s['hidden']}×{s['depth']}"
+            for name, s in config["problems"].items()
+        )
+        + ". Reproduce: `python -m benchmarks.run --balancers` (`benchmarks/balancers_bench.py`).",
+        "",
+    ]
+    rows = balancers_bench.summary_rows(document)
+    body = [
+        [
+            row["problem"],
+            row["method"],
+            f"{row['accuracy'][0]:.3f} ± {row['accuracy'][1]:.3f}",
+            f"{row['nmse'][0]:.3f} ± {row['nmse'][1]:.3f}",
+            _time(row["step_seconds"]),
+            _ratio(row["step_vs_fixed"]),
+        ]
+        for row in rows
+    ]
+    header = ["problem", "balancer", "accuracy ↑", "NMSE ↓", "step", "step × fixed"]
+    lines.append(_table(header, body))
+    lines += ["", *_balancer_verdicts(rows)]
+    return "\n".join(lines)
+
+
+def _balancer_verdicts(rows):
+    """Per problem and metric: the best mean, and which others lie within its spread."""
+    verdicts = []
+    for problem in dict.fromkeys(row["problem"] for row in rows):
+        mine = [row for row in rows if row["problem"] == problem]
+        for metric, better in (("accuracy", max), ("nmse", min)):
+            best = better(mine, key=lambda row: row[metric][0])
+            mean, spread = best[metric]
+            close = [
+                row["method"]
+                for row in mine
+                if row is not best and abs(row[metric][0] - mean) <= max(spread, row[metric][1])
+            ]
+            tied = f"; within one std of it: {', '.join(close)}" if close else ""
+            verdicts.append(f"- {problem}, {metric}: best {best['method']} ({mean:.3f}){tied}.")
+    return verdicts
+
+
 SECTIONS = {
     "losses": losses_section,
     "transform": transform_section,
     "pipelines": pipelines_section,
+    "steps": steps_section,
+    "balancers": balancers_section,
 }
-ORDER = {"losses": 0, "transform": 1, "pipelines": 2}
+ORDER = {"losses": 0, "steps": 1, "balancers": 2, "transform": 3, "pipelines": 4}
 
 
 def _documents(results_dir):
@@ -311,6 +468,19 @@ def summary(results_dir):
                 f"**Losses, {title}** ({_host_line(document)})",
                 "",
                 _headlines(document["cases"]),
+            ]
+        elif kind == "steps":
+            parts += [
+                f"**{steps_section(document).splitlines()[0].removeprefix('## ')}**"
+                f" ({_host_line(document)})",
+                "",
+                _steps_summary(document["cases"]),
+            ]
+        elif kind == "balancers":
+            parts += [
+                f"**Multi-task balancers at equal epochs** ({_host_line(document)})",
+                "",
+                *_balancer_verdicts(balancers_bench.summary_rows(document)),
             ]
         elif kind in ("transform", "pipelines"):
             section = SECTIONS[kind](document).split("\n", 2)

@@ -9,6 +9,9 @@ benchmarks/results/README.md is regenerated from every JSON file there.
   python -m benchmarks.run --device gpu          # losses on /GPU:0 -> losses-gpu-<name>.json
   python -m benchmarks.run --losses --family bpmll
   python -m benchmarks.run --pipelines --tasks penguins tagging
+  python -m benchmarks.run --pipelines --demo    # also `make demo` timed in a fresh clone
+  python -m benchmarks.run --steps [--device gpu]  # one training step per shipped task model
+  python -m benchmarks.run --balancers           # multi-task balancers over 3 seeds
   python -m benchmarks.run --markdown            # only regenerate README.md from the JSON
 """
 
@@ -16,9 +19,18 @@ import argparse
 import os
 import sys
 
-from benchmarks import losses_bench, measure, pipeline_bench, report, transform_bench
+from benchmarks import (
+    balancers_bench,
+    losses_bench,
+    measure,
+    pipeline_bench,
+    report,
+    step_bench,
+    transform_bench,
+)
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def parse_args(argv=None):
@@ -34,6 +46,17 @@ def parse_args(argv=None):
     what.add_argument("--transform", action="store_true", help="Transform throughput (CPU)")
     what.add_argument(
         "--pipelines", action="store_true", help="whole task pipelines, time per component"
+    )
+    what.add_argument(
+        "--steps",
+        action="store_true",
+        help="one optimizer step of the tagging, correlation and multilabel models, ours vs"
+        " the Keras loss, and the loss's share of it",
+    )
+    what.add_argument(
+        "--balancers",
+        action="store_true",
+        help="multi-task balancers compared at equal epochs over seeds (CPU, ~10 min)",
     )
     what.add_argument(
         "--markdown",
@@ -86,7 +109,8 @@ def parse_args(argv=None):
         type=int,
         nargs="+",
         default=list(transform_bench.SIZES),
-        help="numbers of generated examples (default 10000 100000)",
+        help="numbers of generated examples (default 10000 100000 300000 1000000; --quick"
+        " runs the ones up to 100000)",
     )
     pipelines = parser.add_argument_group("pipelines")
     pipelines.add_argument(
@@ -98,8 +122,22 @@ def parse_args(argv=None):
     pipelines.add_argument(
         "--beam-mode",
         choices=tuple(pipeline_bench.BEAM_MODES),
-        default="in_memory",
-        help="DirectRunner mode of the pipelines' Beam components (default in_memory)",
+        default=pipeline_bench.AUTO,
+        help="DirectRunner mode of the pipelines' Beam components (default auto: what"
+        " `losskit run` chooses from the data's size)",
+    )
+    pipelines.add_argument(
+        "--demo",
+        action="store_true",
+        help="also time `make demo` in a fresh clone of HEAD (with --pipelines)",
+    )
+    steps = parser.add_argument_group("steps")
+    steps.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=list(step_bench.BATCH_SIZES),
+        help="batch sizes of the step benchmark (default 32 256)",
     )
     parser.add_argument(
         "--results-dir", default=RESULTS_DIR, help="where the JSON and README.md go"
@@ -110,11 +148,16 @@ def parse_args(argv=None):
         help="generated data and pipeline roots (default runs/bench)",
     )
     args = parser.parse_args(argv)
-    if not (args.losses or args.transform or args.pipelines):
+    if not (args.losses or args.transform or args.pipelines or args.steps or args.balancers):
         args.losses = True
         args.transform = args.device == "cpu"
     if args.device == "gpu" and (args.transform or args.pipelines):
-        parser.error("--device gpu measures the losses only (Transform and pipelines are Beam/CPU)")
+        parser.error(
+            "--device gpu measures the losses and steps only (Transform and pipelines are"
+            " Beam/CPU)"
+        )
+    if args.demo and not args.pipelines:
+        parser.error("--demo goes with --pipelines")
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.min_time = args.min_time if args.min_time is not None else (0.05 if args.quick else 0.2)
     args.transform_repeats = args.transform_repeats or (1 if args.quick else 2)
@@ -136,6 +179,21 @@ def main(argv=None):
                 case_timeout=args.case_timeout,
             )
             _save(args.results_dir, losses_bench.results_name(document), document)
+        if args.steps:
+            document = step_bench.run(
+                device=args.device,
+                tasks=tuple(step_bench.TASKS),
+                batch_sizes=args.batch_sizes,
+                repeats=args.repeats,
+                min_time=args.min_time,
+                case_timeout=args.case_timeout,
+            )
+            _save(args.results_dir, step_bench.results_name(document), document)
+        if args.balancers:
+            document = balancers_bench.run(
+                seeds=balancers_bench.SEEDS[:1] if args.quick else balancers_bench.SEEDS
+            )
+            _save(args.results_dir, "balancers-cpu.json", document)
         if args.transform:
             document = transform_bench.run(
                 work_dir, args.quick, args.transform_repeats, timeout=3600, sizes=args.sizes
@@ -145,6 +203,8 @@ def main(argv=None):
             document = pipeline_bench.run(
                 work_dir, args.tasks, args.beam_mode, args.epochs, timeout=3600
             )
+            if args.demo:
+                document["demo"] = pipeline_bench.demo(work_dir, REPO_DIR, timeout=3600)
             _save(args.results_dir, "pipelines-cpu.json", document)
     path = report.write(args.results_dir)
     measure.log(f"wrote {path}")

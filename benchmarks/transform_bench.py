@@ -19,13 +19,10 @@ import shutil
 import time
 
 from benchmarks import measure
+from pipelines.beam_modes import MODES
 
 TASK = "tagging"
-MODES = {
-    "in_memory": ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
-    "multi_processing": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
-}
-SIZES = (10_000, 100_000)
+SIZES = (10_000, 100_000, 300_000, 1_000_000)
 
 
 def dataset(work_dir, num_examples):
@@ -92,13 +89,14 @@ def transform_once(data_path, beam_args, out_dir):
 
 
 def run_one(work_dir, num_examples, mode, index):
-    """Child-process body: one timed run of (size, mode); its wall seconds."""
+    """Child-process body: one timed run of (size, mode); its wall seconds and the input's
+    bytes (what `losskit run` chooses the mode by)."""
     data_path = dataset(work_dir, num_examples)
     out_dir = os.path.join(work_dir, "transform", f"{mode}-{num_examples}-{index}")
-    seconds, count = transform_once(data_path, MODES[mode], out_dir)
+    seconds, count = transform_once(data_path, list(MODES[mode]), out_dir)
     if count != num_examples:
         raise RuntimeError(f"wrote {count} transformed examples, expected {num_examples}")
-    return seconds
+    return {"seconds": seconds, "data_bytes": os.path.getsize(data_path)}
 
 
 def run(work_dir, quick, repeats, timeout, sizes=SIZES):
@@ -115,7 +113,7 @@ def run(work_dir, quick, repeats, timeout, sizes=SIZES):
     for num_examples in sizes:
         for mode in MODES:
             row = {"task": TASK, "num_examples": num_examples, "mode": mode}
-            row["beam_args"] = MODES[mode]
+            row["beam_args"] = list(MODES[mode])
             if quick and mode == "multi_processing" and num_examples >= 100_000:
                 row.update(status="skipped", note="skipped: --quick")
             else:
@@ -136,7 +134,8 @@ def run(work_dir, quick, repeats, timeout, sizes=SIZES):
                 timeout=timeout,
             )
             if result["ok"]:
-                row["all_seconds"].append(result["value"])
+                row["all_seconds"].append(result["value"]["seconds"])
+                row["data_bytes"] = result["value"]["data_bytes"]
             else:
                 row.update(status="failed", note=f"failed: {result['error']}")
             measure.log(_progress(row, index))

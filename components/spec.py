@@ -22,7 +22,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 KINDS = ("classification", "multilabel", "tagging", "sequence_regression", "multitask")
 CLASS_WEIGHTS = ("balanced", "inverse", "inverse_sqrt", "effective_number", "none")
-BALANCERS = ("uncertainty", "alpha", "fixed")
+BALANCERS = ("uncertainty", "alpha", "fixed", "dwa", "gradnorm", "famo")
+# The parameters each dynamic balancer's layer takes (losses.DynamicWeightAverage, GradNorm,
+# FAMO); their values are checked by the layers themselves before a run starts.
+BALANCER_PARAMS = {
+    "dwa": ("temperature",),
+    "gradnorm": ("alpha",),
+    "famo": ("learning_rate", "gamma"),
+}
 # tf.distribute strategies run_fn can pick (components.trainer.distribution).
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
 EMBEDDED_PREFIX = "embedded:"
@@ -189,11 +196,26 @@ class Warmup(_Strict):
 
 class Balancer(_Strict):
     """How multitask head losses combine: uncertainty (Kendall et al. 2018), alpha
-    (AlphaBalancing, two heads), or fixed `weights` by head name; `warmup` by head name."""
+    (AlphaBalancing, two heads), fixed `weights` by head name, or a dynamic weighting: dwa
+    (Liu et al. 2019; `params.temperature`), gradnorm (Chen et al. 2018; `params.alpha`),
+    famo (Liu et al. 2023; `params.learning_rate`, `params.gamma`); `warmup` by head name."""
 
     method: Literal[BALANCERS] = "uncertainty"
     weights: dict[str, float] | None = None
+    params: dict[str, float] = Field(default_factory=dict)
     warmup: dict[str, Warmup] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self):
+        valid = list(BALANCER_PARAMS.get(self.method, ()))
+        for name in self.params:
+            if name not in valid:
+                takes = f"takes {', '.join(valid)}" if valid else "takes no params"
+                raise ValueError(
+                    f"balancer.params.{name}: balancer {self.method} {takes}"
+                    + (f"; did you mean {near[0]!r}?" if (near := _near(name, valid)) else "")
+                )
+        return self
 
 
 class Model(_Strict):
@@ -368,6 +390,8 @@ def _check_kind(spec: TaskSpec) -> None:
         balancer = spec.balancer
         if balancer.method == "alpha" and len(names) != 2:
             raise ValueError("balancer.method alpha balances exactly two heads")
+        if balancer.method in BALANCER_PARAMS and len(names) < 2:
+            raise ValueError(f"balancer.method {balancer.method} balances two or more heads")
         if balancer.method == "fixed" and set(balancer.weights or {}) != set(names):
             raise ValueError(f"balancer.method fixed needs `weights` for each head: {names}")
         for head in balancer.warmup:
@@ -508,8 +532,12 @@ def higher_is_better(spec: TaskSpec, metric: str) -> bool:
     return spec.eval.thresholds[metric].min is not None
 
 
+def _near(name: str, valid: list[str]) -> list[str]:
+    return difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+
+
 def _unknown(what: str, name: str, valid: list[str]) -> str:
-    near = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    near = _near(name, valid)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     return f"unknown {what} {name!r}{hint} (valid: {', '.join(valid)})"
 

@@ -1,6 +1,6 @@
 """Run a task spec's pipeline here: TFX's BeamDagRunner (default) or LocalDagRunner, one MLMD
 sqlite per root, embedded data written under the root unless the spec (or `--data`) names
-the user's own."""
+the user's own, Beam's DirectRunner mode chosen from the data's size."""
 
 import contextlib
 import dataclasses
@@ -12,13 +12,11 @@ import tempfile
 from tfx import v1 as tfx
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-from pipelines import contracts, datasets, profile, tasks
+from pipelines import beam_modes, contracts, datasets, profile, tasks
 from pipelines.pipeline import create_pipeline
 from pipelines.progress import component_progress
 
 ORCHESTRATORS = ("beam", "local")
-# DirectRunner over every core; any other runner's args replace these wholesale.
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +102,9 @@ def resolve_schema(schema: str | None) -> str | None:
 
 def build(spec_or_task, root, *, data=None, schema=None, beam_args=None, **overrides):
     """(pipeline, layout) of a spec (a TaskSpec, a spec file or a shipped task's name);
-    `data` and `overrides` (epochs, loss, …) replace the spec's."""
+    `data` and `overrides` (epochs, loss, …) replace the spec's. Without `beam_args` the
+    DirectRunner's mode is chosen from the input's size (`pipelines.beam_modes`); given, they
+    replace the choice wholesale."""
     spec = spec_or_task if not isinstance(spec_or_task, str) else tasks.load(spec_or_task)
     if data is not None and "://" not in data:
         data = os.path.abspath(data)
@@ -125,7 +125,9 @@ def build(spec_or_task, root, *, data=None, schema=None, beam_args=None, **overr
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             layout.metadata_path
         ),
-        beam_pipeline_args=DEFAULT_BEAM_ARGS if beam_args is None else beam_args,
+        beam_pipeline_args=beam_modes.beam_args(
+            beam_modes.input_bytes(data_root, pattern), beam_args
+        ),
     )
     return pipeline, layout
 

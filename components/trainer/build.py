@@ -210,7 +210,7 @@ def _multitask(spec, tft_output, inputs, make) -> Built:
             metrics[head.name] = [tf.keras.metrics.MeanAbsoluteError(name="mae")]
         head_losses[head.name] = loss
     export = make(inputs, outputs, **spec.model.params)
-    predicted = export(export.input)
+    predicted, shared = heads_and_trunk(export, spec.balancer)
     weight_inputs = {
         head: tf.keras.Input(shape=(), name=name, dtype=tf.float32)
         for head, name in weights.items()
@@ -234,7 +234,9 @@ def _multitask(spec, tft_output, inputs, make) -> Built:
             )
         terms.append(term)
     model = tf.keras.Model([export.input, *labels.values(), *weight_inputs.values()], predicted)
-    model.add_loss(_balance(spec.balancer, terms, [h.name for h in spec.heads]))
+    model.add_loss(balance(spec.balancer, terms, [h.name for h in spec.heads], shared))
+    if spec.balancer.method in spec_lib.BALANCER_PARAMS:
+        callbacks.append(losses.BalancerCallback())
     for head, term in zip(spec.heads, terms, strict=True):
         model.add_metric(term, name=f"{head.name}_loss")
     keys = list(inputs.inputs)
@@ -264,11 +266,38 @@ def _multitask(spec, tft_output, inputs, make) -> Built:
     )
 
 
-def _balance(balancer, terms, heads):
+def heads_and_trunk(export: tf.keras.Model, balancer):
+    """(the heads of `export` called on its inputs, by name; the trunk output for GradNorm,
+    else None). GradNorm differentiates each head's loss at the trunk's output, so heads
+    and trunk must come out of one call of the model's layers."""
+    if balancer.method != "gradnorm":
+        return export(export.input), None
+    trunk = tf.keras.Model(export.input, [*export.outputs, losses.last_shared_tensor(export)])
+    *heads, shared = trunk(export.input)
+    return dict(zip(export.output_names, heads, strict=True)), shared
+
+
+def _dynamic_balancer(balancer, count: int):
+    """The dwa / gradnorm / famo layer the spec names, with its params."""
+    layer = {
+        "dwa": losses.DynamicWeightAverage,
+        "gradnorm": losses.GradNorm,
+        "famo": losses.FAMO,
+    }[balancer.method]
+    return layer(count, **balancer.params, name="balancer")
+
+
+def balance(balancer, terms, heads, shared=None):
+    """One scalar from the head losses `terms`, as the spec's `balancer` combines them (`shared`:
+    the trunk output GradNorm differentiates at)."""
     if balancer.method == "uncertainty":
         return losses.UncertaintyWeighting(len(terms))(terms)
     if balancer.method == "alpha":
         return losses.AlphaBalancing()(terms)
+    if balancer.method == "gradnorm":
+        return _dynamic_balancer(balancer, len(terms))(terms, shared)
+    if balancer.method in spec_lib.BALANCER_PARAMS:
+        return _dynamic_balancer(balancer, len(terms))(terms)
     weighted = [balancer.weights[head] * term for head, term in zip(heads, terms, strict=True)]
     return weighted[0] if len(weighted) == 1 else tf.keras.layers.Add()(weighted)
 
@@ -299,6 +328,11 @@ def check_resolvable(spec: spec_lib.TaskSpec) -> None:
         if missing:
             hint = " (or set label.costs, by class names)" if "cost_matrix" in missing else ""
             raise ValueError(f"{key}: {name} needs params {missing}{hint}")
+    if spec.kind == "multitask" and spec.balancer.method in spec_lib.BALANCER_PARAMS:
+        try:
+            _dynamic_balancer(spec.balancer, len(spec.heads))
+        except ValueError as err:
+            raise ValueError(f"balancer.params: {err}") from None
     builder(spec)
 
 

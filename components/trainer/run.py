@@ -1,5 +1,6 @@
 """The TFX generic Trainer's `run_fn`: the task spec in custom_config → model, loss, training,
-export, and `loss.json` (the loss each head trained with and its class names)."""
+export, and `loss.json` (the loss each head trained with, its class names, and for multitask
+the balancer with its per-epoch head weights where it moves them)."""
 
 import json
 import os
@@ -51,7 +52,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     def data(files, shuffle):
         return _dataset(fn_args, files, tft_output, batch_size, built.split, config.seed, shuffle)
 
-    built.model.fit(
+    history = built.model.fit(
         data(fn_args.train_files, shuffle=True),
         validation_data=data(fn_args.eval_files, shuffle=False),
         epochs=config.epochs,
@@ -79,5 +80,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "loss": {head: tf.keras.losses.serialize(loss) for head, loss in heads.items()},
         "classes": built.classes,
     }
+    if spec.kind == "multitask":
+        # The dynamic balancers' weights per epoch (BalancerCallback logs them), by head.
+        logged = {
+            head.name: history.history[f"balancer/weight_{k}"]
+            for k, head in enumerate(spec.heads)
+            if f"balancer/weight_{k}" in history.history
+        }
+        record["balancer"] = {"method": spec.balancer.method, "weights": logged}
     with tf.io.gfile.GFile(os.path.join(run_dir, LOSS_RECORD), "w") as f:
         json.dump(record, f, default=str)

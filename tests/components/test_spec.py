@@ -357,6 +357,27 @@ def test_bad_costs_name_the_key(costs, match):
     refused(classification(label=label), match)
 
 
+def test_dynamic_balancers_and_their_params():
+    for method, params in (
+        ("dwa", {"temperature": 1.0}),
+        ("gradnorm", {"alpha": 0.5}),
+        ("famo", {"learning_rate": 0.01, "gamma": 0.0}),
+    ):
+        spec = spec_lib.parse(multitask(balancer={"method": method, "params": params}))
+        assert (spec.balancer.method, spec.balancer.params) == (method, params)
+    refused(
+        multitask(balancer={"method": "dwa", "params": {"temprature": 1.0}}),
+        "balancer.params.temprature: balancer dwa takes temperature; did you mean 'temperature'",
+    )
+    refused(
+        multitask(balancer={"method": "uncertainty", "params": {"alpha": 1.0}}),
+        "balancer.params.alpha: balancer uncertainty takes no params",
+    )
+    one_head = multitask(balancer={"method": "famo"})
+    one_head["heads"] = one_head["heads"][:1]
+    refused(one_head, "balancer.method famo balances two or more heads")
+
+
 def test_costs_are_for_classification_only():
     refused(
         {

@@ -186,6 +186,15 @@ def test_resolvable_specs_pass():
         ),
         (spec(model={"builder": f"{__name__}.missing"}), r"^model\.builder .*does not import"),
         (spec(model={"builder": f"{__name__}.NOT_CALLABLE"}), r"^model\.builder .*not a function"),
+        (
+            spec_lib.parse(
+                {
+                    **multitask().model_dump(),
+                    "balancer": {"method": "dwa", "params": {"temperature": 0.0}},
+                }
+            ),
+            r"^balancer.params: DynamicWeightAverage: `temperature` must be > 0",
+        ),
     ],
 )
 def test_unresolvable_specs_name_the_key(bad, match):

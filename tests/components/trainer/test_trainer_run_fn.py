@@ -11,8 +11,6 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 from sklearn.metrics import roc_auc_score
-from tfx.components.trainer import fn_args_utils
-from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import path_utils
 
 from components import spec as spec_lib
@@ -21,21 +19,10 @@ from components.evaluator.model_loader import custom_eval_shared_model
 from components.trainer.export import signatures
 from components.trainer.run import LOSS_RECORD, run_fn
 from components.transform import read_class_weight_table
-from pipelines import profile, results, tasks
+from pipelines import profile, tasks
+from tests.components.trainer import fn_args as trainer_inputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("penguins")]
-
-
-def _outputs(run):
-    def uri(component, key):
-        return results.latest_output(run.metadata_path, run.pipeline_name, component, key)
-
-    return {
-        "examples": uri("CsvExampleGen", "examples"),
-        "transformed": uri("Transform", "transformed_examples"),
-        "graph": uri("Transform", "transform_graph"),
-        "schema": uri("Transform", "post_transform_schema"),
-    }
 
 
 def penguins_spec(data_dir, **changes) -> spec_lib.TaskSpec:
@@ -48,29 +35,6 @@ def penguins_spec(data_dir, **changes) -> spec_lib.TaskSpec:
     for section, values in changes.items():
         raw[section] = {**raw[section], **values}
     return spec_lib.parse(raw)
-
-
-def _fn_args(outputs, out_dir, custom_config):
-    """What tfx.components.trainer.executor.GenericExecutor hands run_fn."""
-    examples = standard_artifacts.Examples()
-    examples.uri = outputs["transformed"]
-    examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
-    graph = standard_artifacts.TransformGraph()
-    graph.uri = outputs["graph"]
-    schema = standard_artifacts.Schema()
-    schema.uri = outputs["schema"]
-    input_dict = {"examples": [examples], "transform_graph": [graph], "schema": [schema]}
-    exec_properties = {
-        "train_args": json.dumps({"splits": ["train"]}),
-        "eval_args": json.dumps({"splits": ["eval"]}),
-        "custom_config": json.dumps(custom_config),
-    }
-    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, str(out_dir / "w"))
-    fn_args.serving_model_dir = path_utils.serving_model_dir(str(out_dir / "model"))
-    fn_args.eval_model_dir = path_utils.eval_model_dir(str(out_dir / "model"))
-    fn_args.model_run_dir = str(out_dir / "model_run")
-    fn_args.custom_config = custom_config
-    return fn_args
 
 
 def _raw_eval(outputs):
@@ -87,10 +51,10 @@ def _feature(example, key):
 
 @pytest.fixture(scope="module")
 def trained(penguins_run, tmp_path_factory):
-    outputs = _outputs(penguins_run)
+    outputs = trainer_inputs.transform_outputs(penguins_run)
     out = tmp_path_factory.mktemp("run_fn")
     spec = penguins_spec(penguins_run.data_dir, trainer={"epochs": 15, "batch_size": 16})
-    fn_args = _fn_args(outputs, out, spec.component_config("trainer"))
+    fn_args = trainer_inputs.fn_args(outputs, out, spec.component_config("trainer"))
     run_fn(fn_args)
     return outputs, fn_args, spec
 
@@ -133,11 +97,11 @@ def test_run_fn_exports_a_raw_example_signature_and_the_loss_record(trained):
 def test_run_fn_trains_the_cost_sensitive_loss_with_the_specs_matrix(penguins_run, tmp_path):
     """`loss: cost_sensitive_ce` takes label.costs as its matrix in class-id order; it takes no
     class_weights, so the Transform's balanced weights arrive as sample weights."""
-    outputs = _outputs(penguins_run)
+    outputs = trainer_inputs.transform_outputs(penguins_run)
     raw = penguins_spec(penguins_run.data_dir, trainer={"epochs": 15}).model_dump()
     raw["loss"] = {"name": "cost_sensitive_ce"}
     spec = spec_lib.parse(raw)
-    fn_args = _fn_args(outputs, tmp_path, spec.component_config("trainer"))
+    fn_args = trainer_inputs.fn_args(outputs, tmp_path, spec.component_config("trainer"))
     run_fn(fn_args)
     with open(os.path.join(fn_args.model_run_dir, LOSS_RECORD)) as f:
         record = json.load(f)["loss"][""]
@@ -246,12 +210,13 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, sys.argv[3])
-from test_trainer_run_fn import _fn_args, penguins_spec
+from test_trainer_run_fn import penguins_spec
+from tests.components.trainer import fn_args as trainer_inputs
 from components.trainer.distribution import choose_strategy
 from components.trainer.run import run_fn
 assert choose_strategy("auto").num_replicas_in_sync == 2
 spec = penguins_spec(sys.argv[4], trainer={"epochs": 3, "batch_size": 8, "distribution": "auto"})
-run_fn(_fn_args(json.loads(sys.argv[1]), pathlib.Path(sys.argv[2]), spec.component_config("trainer")))
+run_fn(trainer_inputs.fn_args(json.loads(sys.argv[1]), pathlib.Path(sys.argv[2]), spec.component_config("trainer")))
 """
 
 
@@ -259,7 +224,7 @@ def test_run_fn_trains_with_mirrored_strategy_over_two_logical_cpus(penguins_run
     import subprocess
     import sys
 
-    outputs = _outputs(penguins_run)
+    outputs = trainer_inputs.transform_outputs(penguins_run)
     subprocess.run(
         [
             sys.executable,
