@@ -11,7 +11,9 @@ Implementations per family (names as the results show them; the first is the ref
   Keras loss, given the same tokens with the pads relabelled 0 (outside the timed step).
   Sequence lengths uniform in [T/2, T], the rest padding.
 * ``correlation``: Keras's ``MeanSquaredError`` (reference) · ``PearsonCorrelationLoss`` ·
-  ``ConcordanceCorrelationLoss``, on the same (B, T) tensors.
+  ``ConcordanceCorrelationLoss``, on the same (B, T) tensors · ``ConcordanceCorrelationLoss
+  (padded)`` with ``mask_value`` (the shipped correlation task's loss), the same tensors with
+  sequence lengths uniform in [T/2, T] and ``y_true`` = the mask value after them.
 * ``gmm``: ``GaussianMixtureCurveLoss(K)`` · the per-component loop.
 """
 
@@ -47,10 +49,18 @@ def _masked_ce_inputs(shape, impl, rng):
     return np.where(np.arange(t) < lengths, labels, pad), logits
 
 
+CORRELATION_MASK = -9999.0
+
+
 def _correlation_inputs(shape, impl, rng):
     y_true = rng.standard_normal((shape["B"], shape["T"]), dtype=np.float32)
     noise = rng.standard_normal(y_true.shape, dtype=np.float32)
-    return y_true, 0.5 * y_true + noise
+    y_pred = 0.5 * y_true + noise
+    if impl.endswith("(padded)"):
+        t = shape["T"]
+        lengths = rng.integers(t // 2, t + 1, (shape["B"], 1))
+        y_true = np.where(np.arange(t) < lengths, y_true, np.float32(CORRELATION_MASK))
+    return y_true, y_pred
 
 
 def _gmm_inputs(shape, impl, rng):
@@ -92,6 +102,9 @@ IMPLEMENTATIONS = {
         "MeanSquaredError": lambda shape: tf.keras.losses.MeanSquaredError(),
         "PearsonCorrelationLoss": lambda shape: losses.PearsonCorrelationLoss(),
         "ConcordanceCorrelationLoss": lambda shape: losses.ConcordanceCorrelationLoss(),
+        "ConcordanceCorrelationLoss (padded)": lambda shape: losses.ConcordanceCorrelationLoss(
+            mask_value=CORRELATION_MASK
+        ),
     },
     "gmm": {
         "GaussianMixtureCurveLoss": lambda shape: losses.GaussianMixtureCurveLoss(shape["K"]),

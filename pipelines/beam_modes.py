@@ -24,10 +24,13 @@ MODES = {
     MULTI_PROCESSING: ("--direct_running_mode=multi_processing", "--direct_num_workers=0"),
 }
 
-# Measured on 2 cores with benchmarks/transform_bench.py (tagging HMM TFRecords).
-CROSSOVER_BYTES_2_CORES = 64 * 2**20
-# Marginal rate of 2 worker processes ÷ (2 × the in-memory rate), same measurement.
-PARALLEL_EFFICIENCY = 0.7
+# Measured on 2 cores with benchmarks/transform_bench.py (tagging HMM TFRecords, 2026-12-02):
+# in_memory 42.2 s / 130.8 s and multi_processing 48.3 s / 108.4 s at 27.9 MB / 93.0 MB of
+# input; the lines through those points cross at 41.8 MB (≈ 300k examples).
+CROSSOVER_BYTES_2_CORES = 40 * 2**20
+# Marginal rate of 2 worker processes ÷ (2 × the in-memory rate), same measurement
+# (1.362 s/MB in memory against 0.925 s/MB over 2 processes).
+PARALLEL_EFFICIENCY = 0.74
 
 
 def crossover_bytes(cpu_count: int) -> float:
