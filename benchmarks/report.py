@@ -13,6 +13,31 @@ FAMILY_TITLES = {
     "correlation": "Correlation losses vs MSE",
     "gmm": "Gaussian-mixture curve loss: vectorised vs per-component loop",
 }
+# Why each family sits where it does against copy bandwidth (issue 15: anything under 25 % of it
+# with XLA is explained here). Reasons, not numbers: the numbers are in the tables.
+FAMILY_NOTES = {
+    "bpmll": "The factorised loss moves only B·L scores and labels in and one gradient out"
+    " (1.5 MB at L=4096), which sits in cache: its time is one `tf.function` call's fixed"
+    " cost (~0.35 ms here at L=18) plus two exp / log-sum-exp passes, so GB/s measures"
+    " latency, not bandwidth. The pairwise and loop forms are what it replaces.",
+    "masked_ce": "The floor is one read of the logits and one write of their gradient, but a"
+    " softmax needs a max, an exp and a sum per row before the gradient can be written:"
+    " at least two reads of (B, T, V) and one exp per element, on 2 cores. Keras's own"
+    " unmasked loss (TF's fused `SparseSoftmaxCrossEntropyWithLogits` kernel) is the best"
+    " these ops reach and lands in the same band; the masked losses are measured against it.",
+    "correlation": "MSE is one elementwise pass each way. A correlation needs the moments of"
+    " each sequence before any gradient exists: the shift to an observed value (so a"
+    " constant sequence has exactly zero variance), the max-abs scale (so float32 squares"
+    " neither overflow nor underflow), the means, then the centred products, and the"
+    " closed-form gradient. Without XLA each of those TF ops reads and writes the full"
+    " (B, T) tensor; XLA on CPU fuses the elementwise work but still runs the row reductions"
+    " as separate loops, which is why XLA gains little here. Padding (the `(padded)` rows)"
+    " adds the mask, the first-real-step lookup and the `where` that keeps garbage at"
+    " padded steps out of values and gradients.",
+    "gmm": "Compute-bound: B·T·K Gaussian evaluations (an exp each, forward and backward)"
+    " against B·(T + 3K) numbers in and out, so GB/s of the inputs is not the limit; the"
+    " per-component loop is what it replaces.",
+}
 METHOD = """\
 How these were measured (see `benchmarks/measure.py`):
 
@@ -147,6 +172,8 @@ def losses_section(document):
                 ]
             body.append(cells)
         lines += ["", f"### {title}", "", _table(header, body)]
+        if family in FAMILY_NOTES:
+            lines += ["", FAMILY_NOTES[family]]
     return "\n".join(lines)
 
 
