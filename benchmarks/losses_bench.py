@@ -254,12 +254,12 @@ def _progress(row):
     )
 
 
-def results_name(document):
-    """``losses-cpu.json`` or ``losses-gpu-<device name>.json``."""
+def results_name(document, kind="losses"):
+    """``<kind>-cpu.json`` or ``<kind>-gpu-<device name>.json`` (kind: losses, steps)."""
     device = document["device"]
     if device["kind"] == "cpu":
-        return "losses-cpu.json"
-    return f"losses-gpu-{slug(device['name'])}.json"
+        return f"{kind}-cpu.json"
+    return f"{kind}-gpu-{slug(device['name'])}.json"
 
 
 def slug(text):

@@ -5,7 +5,7 @@ import glob
 import os
 import re
 
-from benchmarks import balancers_bench, measure
+from benchmarks import balancers_bench, measure, step_bench
 
 FAMILY_TITLES = {
     "bpmll": "BP-MLL: factorised vs pairwise (B, L, L) vs per-sample loop",
@@ -365,16 +365,7 @@ def _steps_summary(rows):
     for row in rows:
         if row["loss_name"] == row["reference"]:
             continue
-        reference = next(
-            (
-                other
-                for other in rows
-                if other["loss_name"] == row["reference"]
-                and (other["task"], other["batch_size"], other["jit"])
-                == (row["task"], row["batch_size"], row["jit"])
-            ),
-            None,
-        )
+        reference = step_bench.reference_of(row, rows)
         cells = [row["task"], row["batch_size"], "yes" if row["jit"] else "no"]
         if row["status"] != "ok" or reference is None or reference["status"] != "ok":
             body.append(cells + ["–"] * 4)

@@ -88,26 +88,28 @@ def derive(rows):
     for row in ok:
         step = row["step_seconds"]["median"]
         row["loss_share"] = row["loss_seconds"]["median"] / step
-        reference = next(
-            (
-                other
-                for other in ok
-                if other["loss_name"] == row["reference"]
-                and (other["task"], other["batch_size"], other["jit"])
-                == (row["task"], row["batch_size"], row["jit"])
-            ),
-            None,
-        )
+        reference = reference_of(row, ok)
         if reference is not None:
             row["step_ratio"] = step / reference["step_seconds"]["median"]
 
 
+def reference_of(row, rows):
+    """The row of ``row``'s Keras loss among ``rows`` (same task, batch size and jit), or None."""
+    return next(
+        (
+            other
+            for other in rows
+            if other["loss_name"] == row["reference"]
+            and (other["task"], other["batch_size"], other["jit"])
+            == (row["task"], row["batch_size"], row["jit"])
+        ),
+        None,
+    )
+
+
 def results_name(document):
     """``steps-cpu.json`` or ``steps-gpu-<device name>.json``."""
-    device = document["device"]
-    if device["kind"] == "cpu":
-        return "steps-cpu.json"
-    return f"steps-gpu-{losses_bench.slug(device['name'])}.json"
+    return losses_bench.results_name(document, "steps")
 
 
 def _progress(row):
