@@ -11,6 +11,9 @@ definitions:
   an (L, L) matrix per step, O(B·L²) time.
 * :func:`gmm_curve_loss_loop` — the Gaussian-mixture curve built by a Python loop over the K
   components (unrolled by ``tf.function``) instead of one (B, K, T) tensor.
+* :func:`keras_masked_categorical` — Keras's ``CategoricalCrossentropy`` (which has no
+  ``ignore_class``) with the real-token mask as ``sample_weight``, summed and divided by the
+  number of real tokens: how one averages one-hot token losses over real tokens with Keras.
 
 Scores are assumed moderate (|c_l − c_k| well below 88): the pairwise forms exponentiate every
 difference, including those of pairs that do not count, and overflow where the factorised
@@ -108,3 +111,16 @@ def gmm_curve_loss_loop(y_true, params, distance="mae"):
     error = y_true - gmm_curve_loop(params, grid)
     distance_fn = tf.abs if distance == "mae" else tf.square
     return tf.reduce_mean(distance_fn(error))
+
+
+def keras_masked_categorical(pad_class, from_logits=True):
+    """(y_true one-hot (B, T, C), y_pred (B, T, C)) -> Σ m·CE / Σ m with m = 1 − y_true[pad]."""
+    keras = tf.keras.losses.CategoricalCrossentropy(
+        from_logits=from_logits, reduction=tf.keras.losses.Reduction.SUM
+    )
+
+    def loss(y_true, y_pred):
+        real = 1 - y_true[..., pad_class]
+        return keras(y_true, y_pred, sample_weight=real) / tf.reduce_sum(real)
+
+    return loss

@@ -10,6 +10,10 @@ Implementations per family (names as the results show them; the first is the ref
   Keras's ``SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)`` · the unmasked
   Keras loss, given the same tokens with the pads relabelled 0 (outside the timed step).
   Sequence lengths uniform in [T/2, T], the rest padding.
+* ``masked_cce``: ``MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)`` · Keras's
+  ``CategoricalCrossentropy`` with the real-token mask as ``sample_weight``
+  (:func:`benchmarks.baselines.keras_masked_categorical`), on one-hot float32 targets: the same
+  tokens as ``masked_ce`` with labels in [1, V) and class 0 at the pads.
 * ``correlation``: Keras's ``MeanSquaredError`` (reference) · ``PearsonCorrelationLoss`` ·
   ``ConcordanceCorrelationLoss``, on the same (B, T) tensors · ``ConcordanceCorrelationLoss
   (padded)`` with ``mask_value`` (the shipped correlation task's loss), the same tensors with
@@ -49,6 +53,17 @@ def _masked_ce_inputs(shape, impl, rng):
     return np.where(np.arange(t) < lengths, labels, pad), logits
 
 
+def _masked_cce_inputs(shape, impl, rng):
+    b, t, v = shape["B"], shape["T"], shape["V"]
+    logits = rng.standard_normal((b, t, v), dtype=np.float32)
+    labels = rng.integers(1, v, (b, t))
+    lengths = rng.integers(t // 2, t + 1, (b, 1))
+    labels = np.where(np.arange(t) < lengths, labels, 0)
+    one_hot = np.zeros((b, t, v), np.float32)
+    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
+    return one_hot, logits
+
+
 CORRELATION_MASK = -9999.0
 
 
@@ -76,6 +91,7 @@ def _gmm_inputs(shape, impl, rng):
 INPUTS = {
     "bpmll": _bpmll_inputs,
     "masked_ce": _masked_ce_inputs,
+    "masked_cce": _masked_cce_inputs,
     "correlation": _correlation_inputs,
     "gmm": _gmm_inputs,
 }
@@ -97,6 +113,12 @@ IMPLEMENTATIONS = {
         "Keras SCCE unmasked": lambda shape: (
             tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         ),
+    },
+    "masked_cce": {
+        "MaskedCategoricalCrossentropy": lambda shape: (
+            losses.MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)
+        ),
+        "Keras CCE sample_weight": lambda shape: baselines.keras_masked_categorical(0),
     },
     "correlation": {
         "MeanSquaredError": lambda shape: tf.keras.losses.MeanSquaredError(),

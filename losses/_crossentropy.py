@@ -1,4 +1,4 @@
-"""Cross-entropy kernels with Keras's conventions, shared by the token and class-weighted losses.
+"""Cross-entropy kernels with Keras's conventions, shared by the class-weighted losses.
 
 From probabilities, Keras clips to [ε, 1 − ε] (ε = 1e-7) and renormalises over classes; these
 kernels do the same so values match ``tf.keras.losses`` up to float round-off.
@@ -17,15 +17,3 @@ def sparse_crossentropy(labels, y_pred, from_logits):
     if not from_logits:
         y_pred = tf.math.log(tf.clip_by_value(y_pred, EPSILON, 1 - EPSILON))
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=y_pred)
-
-
-def categorical_crossentropy(y_true, y_pred, from_logits):
-    """−Σ_c y_c·log softmax(y_pred)_c (logits) or −Σ_c y_c·log clip(p_c / Σ p, ε, 1 − ε).
-
-    y_true, y_pred: float (..., C). Returns (...,).
-    """
-    if from_logits:
-        return tf.nn.softmax_cross_entropy_with_logits(labels=y_true, logits=y_pred)
-    y_pred = y_pred / tf.reduce_sum(y_pred, axis=-1, keepdims=True)
-    y_pred = tf.clip_by_value(y_pred, EPSILON, 1 - EPSILON)
-    return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)

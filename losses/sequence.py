@@ -11,8 +11,10 @@ real tokens still propagates.
 Speed. The (B, T, V) tensor dominates: every pass over it costs about as much as the rest of the
 loss. The kernels here therefore take the prediction as it is (no sanitising copy, no one-hot,
 no cast of float32 input), compute the gradient in the forward pass and write it back into the
-buffer of the forward's softmax. Measured in ``benchmarks/results/losses-cpu.json`` (family
-``masked_ce``) against Keras's ``SparseCategoricalCrossentropy(ignore_class=...)``.
+buffer of the forward's softmax. Measured in ``benchmarks/results/losses-cpu.json`` against
+Keras's ``SparseCategoricalCrossentropy(ignore_class=...)`` (family ``masked_ce``) and, for the
+one-hot loss, Keras's ``CategoricalCrossentropy`` with the mask as ``sample_weight``
+(``masked_cce``).
 """
 
 import tensorflow as tf
@@ -28,7 +30,6 @@ from losses._checks import (
     keras_mask,
     shape_error,
 )
-from losses._crossentropy import categorical_crossentropy
 from losses._reduction import RealElementMeanLoss, Reduction, broadcast_weight
 
 
@@ -195,6 +196,85 @@ def sparse_probs_crossentropy(labels, probs):
     return clipped_xent(probs)
 
 
+def categorical_logits_crossentropy(targets, logits):
+    """CE = Σ_c y_c·(log Σ_k exp(x_k) − x_c) per row, with gradient g·(softmax(x) − y).
+
+    targets: float (N, V), each row a distribution (one-hot or soft, summing to 1), as
+    ``tf.nn.softmax_cross_entropy_with_logits`` and Keras's CategoricalCrossentropy require: for
+    other rows the gradient is still g·(softmax(x) − y), their convention, not Σy·softmax(x) − y.
+    No gradient flows into the targets. logits: float (N, V). Returns (N,). Exactly 0 gradient
+    in rows whose upstream gradient g is 0, whatever their logits or targets hold; NaN/Inf in
+    other rows propagates.
+
+    Without XLA the oneDNN softmax p (one fused pass) gives log Σ exp(x) = max x − log max p, as
+    in :func:`sparse_logits_crossentropy`, and the gradient is written into p's buffer. Under
+    XLA, TF's fused SoftmaxCrossEntropyWithLogits kernel, which XLA fuses further, is faster.
+
+    >>> categorical_logits_crossentropy(
+    ...     tf.constant([[1.0, 0.0, 0.0]]), tf.math.log([[0.5, 0.25, 0.25]])).numpy()
+    array([0.6931472], dtype=float32)
+    """
+    if _compiled_by_xla():
+
+        @tf.custom_gradient
+        def fused(logits):
+            loss, backprop = tf.raw_ops.SoftmaxCrossEntropyWithLogits(
+                features=logits, labels=targets
+            )
+            return loss, lambda g: tf.math.multiply_no_nan(backprop, g[:, None])
+
+        return fused(logits)
+
+    @tf.custom_gradient
+    def via_softmax(logits):
+        probs = tf.nn.softmax(logits)
+        max_prob = tf.reduce_max(probs, -1)
+        log_total = tf.reduce_max(logits, -1) - tf.math.log(max_prob)
+        loss = tf.reduce_sum(targets, -1) * log_total - tf.reduce_sum(targets * logits, -1)
+
+        def grad(g):
+            # As in sparse_logits_crossentropy: the edge lets the subtraction reuse probs' buffer.
+            with tf.control_dependencies([max_prob]):
+                backprop = probs - targets
+            return tf.math.multiply_no_nan(backprop, g[:, None])
+
+        return loss, grad
+
+    return via_softmax(logits)
+
+
+def categorical_probs_crossentropy(targets, probs):
+    """CE = −Σ_c y_c·log q̂_c per row, q̂ = clip(p / Σp, ε, 1 − ε) (Keras's normalise + clip).
+
+    targets, probs: float (N, V). Returns (N,). With u = [q̂ = q] (the clip did not bind), the
+    gradient is g·(Σ_c y_c·u_c − u_k·y_k / q_k) / Σp, as autodiff through the normalisation and
+    ``tf.clip_by_value`` gives; exactly 0 in rows whose upstream gradient is 0.
+
+    >>> categorical_probs_crossentropy(
+    ...     tf.constant([[1.0, 0.0, 0.0]]), tf.constant([[0.5, 0.25, 0.25]])).numpy()
+    array([0.6931472], dtype=float32)
+    """
+
+    @tf.custom_gradient
+    def clipped_xent(probs):
+        total = tf.reduce_sum(probs, -1)
+        normalised = probs / total[:, None]
+        clipped = tf.clip_by_value(normalised, EPSILON, 1 - EPSILON)
+        loss = -tf.reduce_sum(targets * tf.math.log(clipped), -1)
+
+        def grad(g):
+            unclipped = tf.equal(clipped, normalised)
+            kept = tf.where(unclipped, targets, tf.zeros([], targets.dtype))
+            scale = tf.math.multiply_no_nan(1 / total, g)
+            return tf.math.multiply_no_nan(
+                tf.reduce_sum(kept, -1)[:, None] - kept / normalised, scale[:, None]
+            )
+
+        return loss, grad
+
+    return clipped_xent(probs)
+
+
 def _per_row(fn, labels, y_pred):
     """``fn(labels (N,), y_pred (N, V)) -> (N,)`` applied to (B, ..., V), reshaped to (B, ...)."""
     num_classes = tf.shape(y_pred)[-1]
@@ -303,9 +383,15 @@ class MaskedCategoricalCrossentropy(RealElementMeanLoss):
         return y_true, y_pred, m
 
     def _elementwise(self, y_true, y_pred, real):
-        y_true = tf.where(real[..., None], y_true, tf.zeros_like(y_true))
-        y_pred = tf.where(real[..., None], y_pred, tf.ones_like(y_pred))
-        losses = categorical_crossentropy(y_true, y_pred, self.from_logits)
+        crossentropy = (
+            categorical_logits_crossentropy if self.from_logits else categorical_probs_crossentropy
+        )
+        num_classes = tf.shape(y_pred)[-1]
+        rows = crossentropy(
+            tf.reshape(y_true, [-1, num_classes]), tf.reshape(y_pred, [-1, num_classes])
+        )
+        losses = tf.reshape(rows, tf.shape(real))
+        # As in the sparse loss: the select keeps padding out and zeroes its upstream gradient.
         return tf.where(real, losses, tf.zeros_like(losses))
 
     def get_config(self):

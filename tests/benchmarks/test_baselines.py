@@ -6,7 +6,12 @@ import pytest
 import tensorflow as tf
 
 from benchmarks import baselines, loss_cases, losses_bench, report
-from losses import BPMLLLoss, GaussianMixtureCurveLoss, MaskedSparseCategoricalCrossentropy
+from losses import (
+    BPMLLLoss,
+    GaussianMixtureCurveLoss,
+    MaskedCategoricalCrossentropy,
+    MaskedSparseCategoricalCrossentropy,
+)
 
 
 def _bpmll_inputs(rng, batch=6, labels=9):
@@ -69,6 +74,18 @@ def test_keras_ignore_class_is_the_same_loss(rng):
     keras = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
     ours = MaskedSparseCategoricalCrossentropy(pad_class=-1, from_logits=True)
     np.testing.assert_allclose(keras(labels, logits), ours(labels, logits), rtol=1e-6)
+
+
+def test_keras_masked_categorical_is_the_same_loss(rng):
+    """The one-hot benchmark's Keras baseline averages over the same real tokens."""
+    labels = rng.integers(1, 7, (4, 10))
+    labels[:, 6:] = 0
+    y_true = np.eye(7, dtype=np.float32)[labels]
+    logits = rng.normal(size=(4, 10, 7)).astype(np.float32)
+    ours = MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)
+    np.testing.assert_allclose(
+        baselines.keras_masked_categorical(0)(y_true, logits), ours(y_true, logits), rtol=1e-6
+    )
 
 
 def test_every_planned_family_has_inputs_and_implementations():

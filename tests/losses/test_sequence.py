@@ -288,6 +288,50 @@ def test_categorical_gradient_and_padding(rng, assert_gradient_matches, value_an
     np.testing.assert_array_equal(grad, clean)
 
 
+def smoothed(y_true, pad_class=0, amount=0.1):
+    """Label-smoothed targets at real tokens (rows still sum to 1), one-hot pads unchanged."""
+    real = y_true[..., pad_class] == 0
+    soft = y_true * (1 - amount) + amount / (y_true.shape[-1] - 1)
+    soft[..., pad_class] = 0
+    soft /= soft.sum(-1, keepdims=True)
+    return np.where(real[..., None], soft, y_true)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_categorical_soft_targets_value_and_gradient(rng, assert_gradient_matches, from_logits):
+    y_true, logits, real = one_hot_padded(rng, 3, 4, 5)
+    y_true[0, 0], real[0, 0] = np.eye(5)[2], True
+    y_true = smoothed(y_true)
+    y_pred = logits if from_logits else tf.nn.softmax(logits).numpy()
+    loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=from_logits)
+    expected = reference_categorical(y_true, y_pred, 0, from_logits)
+    np.testing.assert_allclose(float(loss(y_true, y_pred.astype("float32"))), expected, rtol=1e-5)
+    assert_gradient_matches(lambda y: loss(y_true, y), y_pred)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_categorical_xla_matches_eager_with_garbage_at_padding(rng, from_logits):
+    y_true, logits, real = one_hot_padded(rng, 4, 6, 5)
+    y_true[0, 0], real[0, 0] = np.eye(5)[3], True
+    y_true = smoothed(y_true).astype("float32")
+    y_pred = (logits if from_logits else tf.nn.softmax(logits).numpy()).astype("float32")
+    y_pred[~real] = np.nan
+    loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=from_logits)
+
+    def value_and_grad(y):
+        with tf.GradientTape() as tape:
+            tape.watch(y)
+            value = loss(y_true, y)
+        return value, tape.gradient(value, y)
+
+    eager = value_and_grad(tf.constant(y_pred))
+    compiled = tf.function(value_and_grad, jit_compile=True)(tf.constant(y_pred))
+    for got, want in zip(compiled, eager, strict=True):
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert np.all(eager[1].numpy()[~real] == 0)
+
+
 def test_categorical_all_padding_is_zero():
     y_true = np.eye(3)[np.zeros((2, 4), int)]
     assert float(MaskedCategoricalCrossentropy(0)(y_true, np.full((2, 4, 3), np.nan))) == 0
@@ -305,18 +349,21 @@ def test_categorical_errors_name_arguments():
         MaskedCategoricalCrossentropy(pad_class=-1)
 
 
-@settings(max_examples=30, deadline=None)
+@pytest.mark.parametrize("from_logits", [True, False])
+@settings(max_examples=20, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     garbage=st.sampled_from([np.nan, np.inf, -np.inf, 1e30, -7.0]),
 )
-def test_categorical_padding_contents_never_matter(seed, garbage):
+def test_categorical_padding_contents_never_matter(from_logits, seed, garbage):
     rng = np.random.default_rng(seed)
     batch, steps, classes = rng.integers(1, 4), rng.integers(1, 6), rng.integers(2, 5)
     y_true, logits, real = one_hot_padded(rng, batch, steps, classes)
+    if not from_logits:
+        logits = tf.nn.softmax(logits).numpy()
     dirty = logits.copy()
     dirty[~real] = garbage
-    loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=True)
+    loss = MaskedCategoricalCrossentropy(pad_class=0, from_logits=from_logits)
 
     clean_value, clean_grad = tape_gradient(lambda y: loss(y_true, y), logits)
     value, grad = tape_gradient(lambda y: loss(y_true, y), dirty)
