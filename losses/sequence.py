@@ -18,7 +18,6 @@ one-hot loss, Keras's ``CategoricalCrossentropy`` with the mask as ``sample_weig
 """
 
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util  # XLA context test, as tf_keras uses
 
 from losses._checks import (
     EPSILON,
@@ -31,6 +30,7 @@ from losses._checks import (
     shape_error,
 )
 from losses._reduction import RealElementMeanLoss, Reduction, broadcast_weight
+from losses._xla import compiled_by_xla
 
 
 def _sparse_tokens(owner, y_true, y_pred, pad_class):
@@ -76,12 +76,6 @@ def _real_class_ids(owner, y_true, real, num_classes):
 _INT32_ENTRIES = 2**31 - 1
 
 
-def _compiled_by_xla():
-    """Whether ops built now go to XLA: inside ``tf.function(jit_compile=True)`` (or a function
-    nested in one), which enters an XLA control-flow context while it traces."""
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
-
-
 def _subtract_at_labels(grad, labels, values):
     """``grad`` (N, V) with ``values`` (N,) subtracted at [n, labels[n]].
 
@@ -92,7 +86,7 @@ def _subtract_at_labels(grad, labels, values):
     """
     num_rows, num_classes = tf.shape(grad)[0], tf.shape(grad)[1]
     indices = tf.stack([tf.range(num_rows), labels], -1)
-    if _compiled_by_xla():
+    if compiled_by_xla():
         return tf.tensor_scatter_nd_sub(grad, indices, values)
 
     def in_place():
@@ -131,7 +125,7 @@ def sparse_logits_crossentropy(labels, logits):
     >>> sparse_logits_crossentropy(tf.constant([0]), tf.math.log([[0.5, 0.25, 0.25]])).numpy()
     array([0.6931472], dtype=float32)
     """
-    if _compiled_by_xla():
+    if compiled_by_xla():
 
         @tf.custom_gradient
         def fused(logits):
@@ -214,7 +208,7 @@ def categorical_logits_crossentropy(targets, logits):
     ...     tf.constant([[1.0, 0.0, 0.0]]), tf.math.log([[0.5, 0.25, 0.25]])).numpy()
     array([0.6931472], dtype=float32)
     """
-    if _compiled_by_xla():
+    if compiled_by_xla():
 
         @tf.custom_gradient
         def fused(logits):

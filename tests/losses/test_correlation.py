@@ -112,6 +112,18 @@ def test_ccc_constant_sequences(value_and_gradient):
     assert np.all(np.isfinite(grad))
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_ccc_tiny_constants_in_float32(jit):
+    """Constants whose difference squares to below float32's smallest normal: different ones
+    are still discordant (CCC 0), equal ones concordant (CCC 1)."""
+    y_true = np.array([[1e-25] * 4, [1e-25] * 4, [1e-25] * 4], np.float32)
+    y_pred = np.array([[2e-25] * 4, [1e-25] * 4, [-1e-25, 0.0, 1e-25, 2e-25]], np.float32)
+    loss = ConcordanceCorrelationLoss(reduction="none")
+    value, grad = value_and_grad_fn(loss, tf.constant(y_true), jit)(tf.constant(y_pred))
+    np.testing.assert_allclose(value, [1.0, 0.0, 1.0], atol=1e-6)
+    assert np.all(np.isfinite(grad))
+
+
 @pytest.mark.parametrize("kind", LOSSES)
 def test_fewer_than_two_real_steps_add_zero_and_no_gradient(value_and_gradient, kind):
     y_true = np.array([[0.5, MASK, MASK], [MASK, MASK, MASK], [1.0, 2.0, 3.0]])
@@ -150,6 +162,44 @@ def test_extreme_magnitudes_in_float32(rng, kind):
         scaled_true = np.where(real, y_true * scale, MASK).astype("float32")
         value = float(loss(scaled_true, (y_pred * scale).astype("float32")))
         np.testing.assert_allclose(value, expected, atol=1e-5)
+
+
+def value_and_grad_fn(loss, y_true, jit):
+    def value_and_grad(y_pred):
+        with tf.GradientTape() as tape:
+            tape.watch(y_pred)
+            value = loss(y_true, y_pred)
+        return value, tape.gradient(value, y_pred)
+
+    return tf.function(value_and_grad, jit_compile=True) if jit else value_and_grad
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("kind", LOSSES)
+def test_rows_far_from_unit_scale_in_float32(rng, kind, masked, jit):
+    """A batch mixing rows at 1e-25, 1, 1e25, a constant and a tiny constant: each row's loss
+    and gradient are the unit-scale row's (the gradient divided by the scale), whichever path
+    the batch takes, with XLA or without."""
+    y_true, y_pred, real = padded(rng, 5, 8, min_length=3)
+    if not masked:
+        y_true, real = np.where(real, y_true, y_pred), np.ones_like(real)
+    y_true[3], y_pred[3] = np.where(real[3], 2.0, MASK), y_pred[0]
+    y_true[4], y_pred[4] = np.where(real[4], 3e-25, MASK), 1e-25 * y_pred[0]
+    loss = LOSSES[kind](mask_value=MASK if masked else None, reduction="none")
+    expected = [reference_loss(kind, y_true[i : i + 1], y_pred[i : i + 1]) for i in range(5)]
+    if kind == "ccc":
+        assert expected[3] == pytest.approx(1) and expected[4] == pytest.approx(1)
+    # float64 inputs stay float64, where nothing here under- or overflows.
+    _, unit_grad = value_and_grad_fn(loss, tf.constant(y_true), False)(tf.constant(y_pred))
+    scales = np.array([1e-25, 1.0, 1e25, 1.0, 1.0])[:, None]
+    scaled_true = np.where(y_true == MASK, MASK, y_true * scales) if masked else y_true * scales
+    value, grad = value_and_grad_fn(loss, tf.constant(scaled_true, tf.float32), jit)(
+        tf.constant(y_pred * scales, tf.float32)
+    )
+    np.testing.assert_allclose(value, expected, atol=2e-5)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad * scales, unit_grad, rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", LOSSES)

@@ -11,7 +11,7 @@ from losses import (
     PearsonCorrelation,
     PearsonCorrelationLoss,
 )
-from losses.correlation import concordance_cc, pearson_r
+from losses.correlation import _Steps, concordance_cc, pearson_r
 
 MASK = -1.0
 
@@ -62,8 +62,8 @@ def reference_coefficients(kind, y_true, y_pred, mask_value=MASK):
     """Per-sequence coefficients from the losses' own functions (checked against NumPy in
     test_correlation.py), so these tests check the streaming aggregation."""
     function = pearson_r if kind == "pearson" else concordance_cc
-    weights = (y_true != mask_value).astype(float)
-    value, defined = function(*(tf.constant(x, tf.float64) for x in (y_true, y_pred, weights)))
+    steps = _Steps(tf.constant(y_true != mask_value), None)
+    value, defined = function(*(tf.constant(x, tf.float64) for x in (y_true, y_pred)), steps)
     return value.numpy(), defined.numpy()
 
 
