@@ -90,21 +90,10 @@ def units(spec):
     return 1
 
 
-class PerStepMeanSquaredError(tf.keras.losses.Loss):
-    """Keras's squared error per step, (B, T) values, so the padding mask applies per step.
-    Keras's ``MeanSquaredError`` averages a (B, T) output over T first, and then cannot take
-    the (B, T) Keras mask a Masking layer leaves on the output."""
-
-    def call(self, y_true, y_pred):
-        y_pred = tf.reshape(y_pred, tf.shape(y_true))  # the model's (B, T, 1) as (B, T)
-        return tf.math.squared_difference(y_true, y_pred)
-
-
 def loss_of(spec):
-    """The spec's loss as the Trainer resolves it (derived parameters filled in); MSE on
-    sequences is taken per step (:class:`PerStepMeanSquaredError`)."""
-    if spec.kind == "sequence_regression" and spec.loss.name == "MeanSquaredError":
-        return PerStepMeanSquaredError(name="mean_squared_error")
+    """The spec's loss as the Trainer resolves it, derived parameters filled in (MSE on
+    sequences wrapped in ``losses.MaskedStepLoss``, as ``losskit run --loss
+    MeanSquaredError`` gets it)."""
     derived = {
         "tagging": {"pad_class": TAG_PAD_ID, "ignore_class": TAG_PAD_ID},
         "sequence_regression": {"mask_value": spec.sequence.mask_value},

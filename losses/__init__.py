@@ -30,6 +30,7 @@ from losses.sequence import (  # noqa: E402
     MaskedSparseCategoricalAccuracy,
     MaskedSparseCategoricalCrossentropy,
 )
+from losses.stepwise import MaskedStepLoss  # noqa: E402
 from losses.weighted import (  # noqa: E402
     ClassWeightedCrossentropy,
     CostSensitiveCrossentropy,
@@ -54,6 +55,7 @@ __all__ = [
     "MaskedCategoricalCrossentropy",
     "MaskedSparseCategoricalAccuracy",
     "MaskedSparseCategoricalCrossentropy",
+    "MaskedStepLoss",
     "PearsonCorrelation",
     "PearsonCorrelationLoss",
     "UncertaintyWeighting",

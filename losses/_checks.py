@@ -193,3 +193,22 @@ def check_cost_matrix(owner, cost_matrix):
             f" nothing; the −log p term already rewards it); got diagonal {diagonal}."
         )
     return rows
+
+
+def as_steps(owner, arg, x):
+    """(B, T, 1) → (B, T); anything else that is not (B, T) is an error naming ``arg``."""
+    if x.shape.rank == 3 and x.shape[-1] == 1:
+        return tf.squeeze(x, -1)
+    if x.shape.rank is not None and x.shape.rank != 2:
+        raise shape_error(owner, f"`{arg}` must be (B, T) or (B, T, 1)", **{arg: x.shape})
+    return x
+
+
+def unmasked_steps(y_true, mask_value):
+    """(B, T) bool, the steps whose target is not ``mask_value`` (NaN: not NaN); None when
+    ``mask_value`` is None."""
+    if mask_value is None:
+        return None
+    if math.isnan(mask_value):
+        return tf.logical_not(tf.math.is_nan(y_true))
+    return tf.not_equal(y_true, tf.cast(mask_value, y_true.dtype))

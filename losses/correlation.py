@@ -13,7 +13,6 @@ when a ``Masking`` layer is upstream), gives step weights and every sequence wei
 upstream per-sequence weights do not survive (weighted moments ignore a common factor).
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -22,23 +21,16 @@ import tensorflow as tf
 from losses._base import Loss
 from losses._checks import (
     align_mask,
+    as_steps,
     check_compatible,
     check_mask_value,
     compute_dtype,
     keras_mask,
     shape_error,
+    unmasked_steps,
 )
 from losses._reduction import Reduction, mean_over_batch
 from losses._xla import compiled_by_xla
-
-
-def _as_steps(owner, arg, x):
-    """(B, T, 1) → (B, T); anything else that is not (B, T) is an error."""
-    if x.shape.rank == 3 and x.shape[-1] == 1:
-        return tf.squeeze(x, -1)
-    if x.shape.rank is not None and x.shape.rank != 2:
-        raise shape_error(owner, f"`{arg}` must be (B, T) or (B, T, 1)", **{arg: x.shape})
-    return x
 
 
 def _sequences(owner, y_true, y_pred, sample_weight, mask_value):
@@ -47,8 +39,8 @@ def _sequences(owner, y_true, y_pred, sample_weight, mask_value):
     mask = keras_mask(y_pred)
     y_pred = tf.convert_to_tensor(y_pred)
     dtype = compute_dtype(y_pred)
-    y_true = _as_steps(owner, "y_true", tf.convert_to_tensor(y_true))
-    y_pred = _as_steps(owner, "y_pred", y_pred)
+    y_true = as_steps(owner, "y_true", tf.convert_to_tensor(y_true))
+    y_pred = as_steps(owner, "y_pred", y_pred)
     check_compatible(
         owner,
         "`y_true` and `y_pred` must have the same (B, T) shape",
@@ -56,11 +48,7 @@ def _sequences(owner, y_true, y_pred, sample_weight, mask_value):
         y_pred=y_pred.shape,
     )
     # real stays None while every step is real, so the moments skip the masking passes.
-    real = None
-    if mask_value is not None and math.isnan(mask_value):
-        real = tf.logical_not(tf.math.is_nan(y_true))
-    elif mask_value is not None:
-        real = tf.not_equal(y_true, tf.cast(mask_value, y_true.dtype))
+    real = unmasked_steps(y_true, mask_value)
     if mask is not None:
         mask = align_mask(owner, mask, y_true)
         real = mask if real is None else tf.logical_and(real, mask)

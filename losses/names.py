@@ -16,6 +16,7 @@ CLASSES = (
     "WeightedBinaryCrossentropy",
     "IgnoredLabelKLDivergence",
     "GaussianMixtureCurveLoss",
+    "MaskedStepLoss",
 )
 
 ALIASES = {
@@ -29,4 +30,5 @@ ALIASES = {
     "weighted_bce": "WeightedBinaryCrossentropy",
     "ignored_label_kl": "IgnoredLabelKLDivergence",
     "gaussian_mixture_curve": "GaussianMixtureCurveLoss",
+    "masked_step": "MaskedStepLoss",
 }

@@ -12,9 +12,9 @@ import inspect
 
 import tensorflow as tf
 
-from losses import correlation, divergence, mixture, names, ranking, sequence, weighted
+from losses import correlation, divergence, mixture, names, ranking, sequence, stepwise, weighted
 
-_MODULES = (correlation, divergence, mixture, ranking, sequence, weighted)
+_MODULES = (correlation, divergence, mixture, ranking, sequence, stepwise, weighted)
 _CLASSES = {
     name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in names.CLASSES
 }

@@ -55,13 +55,21 @@ class Built:
 def resolve_loss(loss_spec, kind: str, **derived):
     """`losses.get` on the spec's loss (the kind's default when None), filling the parameters
     the transform output derived (class_weights, pos_weight, pad_class, …) when the loss
-    takes them and the user did not set them. Returns (loss, the derived names it took)."""
+    takes them and the user did not set them; for sequence regression a loss without a
+    `mask_value` is wrapped in `losses.MaskedStepLoss`. Returns (loss, the derived names it
+    took)."""
     name, params, signature = _loss_signature(loss_spec, kind)
     accepted = signature.parameters
     taken = {
         k: v for k, v in derived.items() if k in accepted and k not in params and v is not None
     }
-    return losses.get({"name": name, "params": {**params, **taken}}), set(taken)
+    loss = losses.get({"name": name, "params": {**params, **taken}})
+    if kind == "sequence_regression" and "mask_value" not in accepted:
+        # A loss that knows nothing of padding (MeanSquaredError, Huber, …) runs on each real
+        # step: Keras's own cannot take a (B, T) target with the (B, T) mask of a (B, T, 1) output.
+        loss = losses.MaskedStepLoss(loss, mask_value=derived.get("mask_value"))
+        taken["mask_value"] = derived.get("mask_value")
+    return loss, set(taken)
 
 
 def _loss_signature(loss_spec, kind: str):

@@ -18,6 +18,7 @@ REQUIRED = {
     "WeightedBinaryCrossentropy": {"pos_weight": 2.0},
     "IgnoredLabelKLDivergence": {"ignore_class": 0},
     "GaussianMixtureCurveLoss": {"num_components": 3},
+    "MaskedStepLoss": {"loss": tf.keras.losses.Huber()},
 }
 
 

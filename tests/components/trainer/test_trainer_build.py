@@ -307,6 +307,41 @@ def test_bigru_steps_read_under_their_mask(rng):
     np.testing.assert_allclose(noisy[:, :3], clean[:, :3], rtol=1e-5, atol=1e-6)
 
 
+def test_a_keras_loss_trains_a_sequence_regressor_over_real_steps(rng):
+    """`losskit run correlation --loss MeanSquaredError`: Keras's losses run per real step of
+    the (B, T, 1) output, not over the padding, and Keras's compiled loss takes the (B, T)
+    target (it failed with a Squeeze error before)."""
+    inputs = ModelInputs(
+        inputs={
+            "x_steps": tf.keras.Input(shape=(T, 2), name="x_steps", dtype=tf.float32),
+            "mask": tf.keras.Input(shape=(T,), name="mask", dtype=tf.float32),
+        },
+        steps="x_steps",
+        mask="mask",
+        max_length=T,
+    )
+    model = models.bigru(inputs, [Output("", "sequence_regression", 1)], units=3)
+    steps = rng.normal(size=(8, T, 2)).astype(np.float32)
+    real = np.arange(T)[None, :] < rng.integers(2, T + 1, (8, 1))
+    target = np.where(real, steps[..., 0], -9.0).astype(np.float32)
+    x = {"x_steps": steps, "mask": real.astype(np.float32)}
+    error = (model(x).numpy()[..., 0] - target)[real]
+    expected = {
+        "MeanSquaredError": np.mean(error**2),
+        "mae": np.mean(np.abs(error)),
+        "Huber": np.mean(np.where(np.abs(error) <= 1, 0.5 * error**2, np.abs(error) - 0.5)),
+    }
+    for name, value in expected.items():
+        loss, taken = build.resolve_loss(
+            LossSpec(name=name), "sequence_regression", mask_value=-9.0
+        )
+        assert type(loss) is losses.MaskedStepLoss and "mask_value" in taken
+        np.testing.assert_allclose(loss(target, model(x)), value, rtol=1e-5)
+    # Through Keras's compile (where the (B, T) mask joins as a sample weight), with Huber.
+    model.compile(loss=loss)
+    np.testing.assert_allclose(model.evaluate(x, target, verbose=0), value, rtol=1e-5)
+
+
 def test_a_users_builder_builds_on_the_same_inputs(rng):
     make = build.builder(spec(model={"builder": f"{__name__}.build_model", "params": {"units": 2}}))
     model = make(tabular_inputs(), [Output("", "classification", 3)], units=2)
