@@ -253,7 +253,15 @@ def _scaled_moments(series, w, binary, defined, scales, in_range):
     max-abs values read, and the moments recomputed scaled unless every such sequence is
     exactly constant (all 0 after the shift, whose unscaled moments are exact).
     """
-    plain = _moments(*series(), w, binary)
+    # Under XLA the cond returns only the (B,) moments: XLA fuses the deviations into the
+    # gradient's one pass over the inputs, where a cond's (B, T) outputs would be materialised
+    # (measured: 4× the time and 6× the memory of MSE at (1024, 16384)). Without XLA each op
+    # is a pass anyway, and the deviations the moments computed are kept for the gradient.
+    xla = compiled_by_xla()
+    t, p = series()
+    plain = _moments(t, p, w, binary)
+    if not xla:
+        del t, p  # so the moments' centring may write into their buffers (eager mode)
     info = np.finfo(plain.var_t.dtype.as_numpy_dtype)
     floor = tf.cast(tf.shape(plain.wdt)[-1], plain.var_t.dtype) * (info.tiny / info.eps)
     low_t = tf.logical_and(defined, plain.var_t * plain.n < floor)
@@ -261,8 +269,11 @@ def _scaled_moments(series, w, binary, defined, scales, in_range):
     bad = tf.logical_and(defined, tf.logical_not(in_range(plain)))
     ones = tf.ones_like(plain.mean_t)
 
+    def result(m, k_t, k_p):
+        return (m._replace(wdt=ones, wdp=ones) if xla else m), k_t, k_p
+
     def keep():
-        return plain, ones, ones
+        return result(plain, ones, ones)
 
     def checked():
         # The series again from the inputs: keeping t and p for this branch would hold their
@@ -276,13 +287,20 @@ def _scaled_moments(series, w, binary, defined, scales, in_range):
 
         def rescale():
             k_t, k_p = scales(max_t, max_p)
-            return _moments(t * k_t[:, None], p * k_p[:, None], w, binary), k_t, k_p
+            return result(_moments(t * k_t[:, None], p * k_p[:, None], w, binary), k_t, k_p)
 
         exact = tf.logical_and(tf.reduce_all(constant), tf.logical_not(tf.reduce_any(bad)))
         return tf.cond(exact, keep, rescale)
 
     suspect = tf.reduce_any(tf.logical_or(tf.logical_or(low_t, low_p), bad))
-    return tf.cond(suspect, checked, keep)
+    m, k_t, k_p = tf.cond(suspect, checked, keep)
+    if not xla:
+        return m, k_t, k_p
+    wdt = t * k_t[:, None] - m.mean_t[:, None]
+    wdp = p * k_p[:, None] - m.mean_p[:, None]
+    if w is not None:
+        wdt, wdp = w * wdt, w * wdp
+    return m._replace(wdt=wdt, wdp=wdp), k_t, k_p
 
 
 def _only(ok, x):
