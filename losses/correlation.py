@@ -308,8 +308,8 @@ def _only(ok, x):
 def pearson_r(y_true, y_pred, steps=None):
     """Per-sequence Pearson r = cov / √(var_t·var_p), clipped to [-1, 1].
 
-    y_true, y_pred, weights: (B, T); steps with weight ≤ 0 are masked and whatever sits there is
-    ignored (weights None: every step real, weight 1). Returns ``(r, defined)``, both (B,):
+    y_true, y_pred: (B, T); ``steps``: their :class:`_Steps` (None: every step real, weight 1);
+    whatever sits at steps that are not real is ignored. Returns ``(r, defined)``, both (B,):
     r = 0 when either variance is 0, and ``defined`` says whether the sequence has ≥ 2 real
     steps. NaN/Inf at real steps gives NaN.
 
