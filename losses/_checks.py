@@ -212,3 +212,12 @@ def unmasked_steps(y_true, mask_value):
     if math.isnan(mask_value):
         return tf.logical_not(tf.math.is_nan(y_true))
     return tf.not_equal(y_true, tf.cast(mask_value, y_true.dtype))
+
+
+def float_pair(y_true, y_pred):
+    """(y_true, y_pred) as tensors in y_pred's compute dtype, and y_pred's Keras mask (or
+    None), read before the conversion drops it."""
+    mask = keras_mask(y_pred)
+    y_pred = tf.convert_to_tensor(y_pred)
+    y_pred = tf.cast(y_pred, compute_dtype(y_pred))
+    return tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype), y_pred, mask

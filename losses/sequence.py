@@ -26,6 +26,7 @@ from losses._checks import (
     check_bool,
     check_int,
     compute_dtype,
+    float_pair,
     keras_mask,
     shape_error,
 )
@@ -107,6 +108,26 @@ def _subtract_at_labels(grad, labels, values):
     return tf.cond(fits, in_place, lambda: tf.tensor_scatter_nd_sub(grad, indices, values))
 
 
+def _fused(kernel, labels, logits):
+    """TF's fused softmax cross-entropy ``kernel`` (sparse or dense ``labels``), with
+    ``multiply_no_nan`` in place of its gradient's plain multiply: 0·NaN would leak padding."""
+
+    @tf.custom_gradient
+    def fused(logits):
+        loss, backprop = kernel(features=logits, labels=labels)
+        return loss, lambda g: tf.math.multiply_no_nan(backprop, g[:, None])
+
+    return fused(logits)
+
+
+def _softmax(logits):
+    """(softmax p (N, V), max p (N,), log Σ exp(x) (N,)) from one oneDNN softmax pass:
+    log Σ exp(x) = max x − log max p, and max p ≥ 1/V cannot underflow."""
+    probs = tf.nn.softmax(logits)
+    max_prob = tf.reduce_max(probs, -1)
+    return probs, max_prob, tf.reduce_max(logits, -1) - tf.math.log(max_prob)
+
+
 def sparse_logits_crossentropy(labels, logits):
     """CE = log Σ_c exp(x_c) − x_y per row, with gradient g·(softmax(x) − onehot(y)).
 
@@ -126,22 +147,12 @@ def sparse_logits_crossentropy(labels, logits):
     array([0.6931472], dtype=float32)
     """
     if compiled_by_xla():
-
-        @tf.custom_gradient
-        def fused(logits):
-            loss, backprop = tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(
-                features=logits, labels=labels
-            )
-            return loss, lambda g: tf.math.multiply_no_nan(backprop, g[:, None])
-
-        return fused(logits)
+        return _fused(tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits, labels, logits)
 
     @tf.custom_gradient
     def via_softmax(logits):
-        probs = tf.nn.softmax(logits)
-        max_prob = tf.reduce_max(probs, -1)
-        picked = tf.gather(logits, labels, batch_dims=1)
-        loss = (tf.reduce_max(logits, -1) - picked) - tf.math.log(max_prob)
+        probs, max_prob, log_total = _softmax(logits)
+        loss = log_total - tf.gather(logits, labels, batch_dims=1)
 
         def grad(g):
             # The upstream gradient does not depend on the forward's values, so without this
@@ -209,21 +220,11 @@ def categorical_logits_crossentropy(targets, logits):
     array([0.6931472], dtype=float32)
     """
     if compiled_by_xla():
-
-        @tf.custom_gradient
-        def fused(logits):
-            loss, backprop = tf.raw_ops.SoftmaxCrossEntropyWithLogits(
-                features=logits, labels=targets
-            )
-            return loss, lambda g: tf.math.multiply_no_nan(backprop, g[:, None])
-
-        return fused(logits)
+        return _fused(tf.raw_ops.SoftmaxCrossEntropyWithLogits, targets, logits)
 
     @tf.custom_gradient
     def via_softmax(logits):
-        probs = tf.nn.softmax(logits)
-        max_prob = tf.reduce_max(probs, -1)
-        log_total = tf.reduce_max(logits, -1) - tf.math.log(max_prob)
+        probs, max_prob, log_total = _softmax(logits)
         loss = tf.reduce_sum(targets, -1) * log_total - tf.reduce_sum(targets * logits, -1)
 
         def grad(g):
@@ -352,10 +353,7 @@ class MaskedCategoricalCrossentropy(RealElementMeanLoss):
 
     def _prepare(self, y_true, y_pred):
         owner = type(self).__name__
-        mask = keras_mask(y_pred)
-        y_pred = tf.convert_to_tensor(y_pred)
-        y_pred = tf.cast(y_pred, compute_dtype(y_pred))
-        y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
+        y_true, y_pred, mask = float_pair(y_true, y_pred)
         if not y_true.shape.is_compatible_with(y_pred.shape):
             raise shape_error(
                 owner,

@@ -15,8 +15,7 @@ from losses._checks import (
     align_mask,
     as_steps,
     check_mask_value,
-    compute_dtype,
-    keras_mask,
+    float_pair,
     shape_error,
     unmasked_steps,
 )
@@ -62,10 +61,7 @@ class MaskedStepLoss(RealElementMeanLoss):
 
     def _prepare(self, y_true, y_pred):
         owner = type(self).__name__
-        mask = keras_mask(y_pred)
-        y_pred = tf.convert_to_tensor(y_pred)
-        y_pred = tf.cast(y_pred, compute_dtype(y_pred))
-        y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
+        y_true, y_pred, mask = float_pair(y_true, y_pred)
         y_true, y_pred = as_steps(owner, "y_true", y_true), as_steps(owner, "y_pred", y_pred)
         if not y_true.shape.is_compatible_with(y_pred.shape):
             raise shape_error(

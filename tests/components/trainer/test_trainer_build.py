@@ -283,8 +283,9 @@ def test_bigru_tagging_gives_a_distribution_per_step(rng):
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
 
 
-def test_bigru_steps_read_under_their_mask(rng):
-    inputs = ModelInputs(
+def sequence_inputs() -> ModelInputs:
+    """(T, 2) steps under a (T,) step mask, as Transform writes a sequence task's features."""
+    return ModelInputs(
         inputs={
             "x_steps": tf.keras.Input(shape=(T, 2), name="x_steps", dtype=tf.float32),
             "mask": tf.keras.Input(shape=(T,), name="mask", dtype=tf.float32),
@@ -293,6 +294,10 @@ def test_bigru_steps_read_under_their_mask(rng):
         mask="mask",
         max_length=T,
     )
+
+
+def test_bigru_steps_read_under_their_mask(rng):
+    inputs = sequence_inputs()
     model = models.bigru(inputs, [Output("", "sequence_regression", 1)], units=3)
     assert model.output_shape == (None, T, 1)
     assert activation(model) == "linear"
@@ -311,15 +316,7 @@ def test_a_keras_loss_trains_a_sequence_regressor_over_real_steps(rng):
     """`losskit run correlation --loss MeanSquaredError`: Keras's losses run per real step of
     the (B, T, 1) output, not over the padding, and Keras's compiled loss takes the (B, T)
     target (it failed with a Squeeze error before)."""
-    inputs = ModelInputs(
-        inputs={
-            "x_steps": tf.keras.Input(shape=(T, 2), name="x_steps", dtype=tf.float32),
-            "mask": tf.keras.Input(shape=(T,), name="mask", dtype=tf.float32),
-        },
-        steps="x_steps",
-        mask="mask",
-        max_length=T,
-    )
+    inputs = sequence_inputs()
     model = models.bigru(inputs, [Output("", "sequence_regression", 1)], units=3)
     steps = rng.normal(size=(8, T, 2)).astype(np.float32)
     real = np.arange(T)[None, :] < rng.integers(2, T + 1, (8, 1))
