@@ -84,14 +84,13 @@ def _sequences(owner, y_true, y_pred, sample_weight, mask_value):
         sample_weight=weight.shape,
         y_true=y_true.shape,
     )
-    if steps is not None:
-        weight = tf.where(steps.real, weight, tf.zeros_like(weight))
-    return y_true, y_pred, _Steps(weight > 0, weight), None
+    real = weight > 0 if steps is None else tf.logical_and(steps.real, weight > 0)
+    return y_true, y_pred, _Steps(real, weight), None
 
 
 class _Steps(NamedTuple):
-    """The real steps (B, T) bool, and their weights (B, T), 0 at steps that are not real, or
-    None when every real step has weight 1."""
+    """The real steps (B, T) bool, and their weights (B, T) (what they hold at steps that are
+    not real is ignored), or None when every real step has weight 1."""
 
     real: tf.Tensor
     weights: tf.Tensor | None
@@ -249,11 +248,12 @@ def _scaled_moments(series, w, binary, defined, scales, in_range, joint=False):
 
     Dividing by the max-abs value keeps squares of very large or small values from
     overflowing or flushing to 0 (float32 squares are finite for |x| in ~[1e-19, 1e19]), but
-    without XLA costs four reductions and two passes. So there the unscaled moments are taken first and kept
-    unless a sequence that contributes is out of range (an overflow, say) or has a sum of squares small
-    enough that squares below the dtype's smallest normal could matter; only then are the
-    max-abs values read, and the moments recomputed scaled unless every such sequence is
-    exactly constant (all 0 after the shift, whose unscaled moments are exact).
+    without XLA costs four reductions and two passes. So there the unscaled moments are taken
+    first and kept unless a sequence that contributes is out of range (an overflow, say) or
+    has a sum of squares small enough that squares below the dtype's smallest normal could
+    matter; only then are the max-abs values read, and the moments recomputed scaled unless
+    every such sequence is exactly constant (all 0 after the shift, whose unscaled moments
+    are exact).
     """
     if compiled_by_xla():
         # XLA fuses the shift, the scaling and the centring into the reductions and the

@@ -270,11 +270,14 @@ def categorical_probs_crossentropy(targets, probs):
     return clipped_xent(probs)
 
 
-def _per_row(fn, labels, y_pred):
-    """``fn(labels (N,), y_pred (N, V)) -> (N,)`` applied to (B, ..., V), reshaped to (B, ...)."""
-    num_classes = tf.shape(y_pred)[-1]
-    rows = fn(tf.reshape(labels, [-1]), tf.reshape(y_pred, [-1, num_classes]))
-    return tf.reshape(rows, tf.shape(labels))
+def _per_row(fn, y_true, y_pred):
+    """``fn(y_true rows, y_pred rows (N, V)) -> (N,)`` applied to (B, ..., V), reshaped to
+    (B, ...); y_true is (B, ...) class ids or (B, ..., V) targets, flattened to match."""
+    # A static rank keeps the rows' ranks static, which the kernels' gathers need.
+    lead = tf.rank(y_pred) - 1 if y_pred.shape.rank is None else y_pred.shape.rank - 1
+    rows_true = tf.reshape(y_true, tf.concat([[-1], tf.shape(y_true)[lead:]], 0))
+    rows = fn(rows_true, tf.reshape(y_pred, [-1, tf.shape(y_pred)[-1]]))
+    return tf.reshape(rows, tf.shape(y_pred)[:-1])
 
 
 @tf.keras.utils.register_keras_serializable(package="losskit")
@@ -378,11 +381,7 @@ class MaskedCategoricalCrossentropy(RealElementMeanLoss):
         crossentropy = (
             categorical_logits_crossentropy if self.from_logits else categorical_probs_crossentropy
         )
-        num_classes = tf.shape(y_pred)[-1]
-        rows = crossentropy(
-            tf.reshape(y_true, [-1, num_classes]), tf.reshape(y_pred, [-1, num_classes])
-        )
-        losses = tf.reshape(rows, tf.shape(real))
+        losses = _per_row(crossentropy, y_true, y_pred)
         # As in the sparse loss: the select keeps padding out and zeroes its upstream gradient.
         return tf.where(real, losses, tf.zeros_like(losses))
 
